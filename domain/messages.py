@@ -1,0 +1,83 @@
+"""Inputs and outputs of the ticket workflow's messages, and of its read-model writes.
+
+Every model here is plain JSON an agent can type into the Temporal Web UI.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from domain.enums import Priority, Role, Source, TicketStatus
+from domain.ticket import CommentRecord, HistoryEntry, NotificationIntent
+from domain.views import TicketView
+
+
+class AssignInput(BaseModel):
+    assignee_id: UUID | None = None
+    actor_id: UUID | None = None
+
+
+class SetPriorityInput(BaseModel):
+    priority: Priority
+    actor_id: UUID | None = None
+
+
+class SetStatusInput(BaseModel):
+    status: TicketStatus
+    note: str | None = None
+    actor_id: UUID | None = None
+
+
+class CommentInput(BaseModel):
+    author_id: UUID
+    body: str = Field(min_length=1, max_length=65_536)
+    author_role: Role = Role.AGENT
+    private: bool = False
+    mentions: list[UUID] = Field(default_factory=list)
+    attachments: list[str] = Field(default_factory=list)
+    comment_id: UUID | None = None
+
+
+class ResolveInput(BaseModel):
+    solution: str | None = None
+    actor_id: UUID | None = None
+
+
+class CloseInput(BaseModel):
+    actor_id: UUID | None = None
+
+
+class ReopenInput(BaseModel):
+    actor_id: UUID | None = None
+
+
+class RateInput(BaseModel):
+    score: int = Field(ge=1, le=10)
+    feedback: str | None = None
+    actor_id: UUID | None = None
+
+
+class ExternalReply(BaseModel):
+    """A reply that arrived through an integration (e-mail, SMS, chat)."""
+
+    author_id: UUID
+    body: str = Field(min_length=1)
+    source: Source = Source.EMAIL
+    message_id: str | None = None
+    comment_id: UUID | None = None
+
+
+class HistoryQuery(BaseModel):
+    include_private: bool = True
+
+
+class ReadModelBatch(BaseModel):
+    """One idempotent write of a ticket's read model: its latest snapshot and new rows."""
+
+    ticket: TicketView
+    requester_role: Role
+    history: list[HistoryEntry] = Field(default_factory=list)
+    comments: list[CommentRecord] = Field(default_factory=list)
+    notifications: list[NotificationIntent] = Field(default_factory=list)

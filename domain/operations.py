@@ -1,0 +1,415 @@
+"""What agents, requesters and time do to a ticket, as pure state changes.
+
+Each operation has a `check_*` twin that raises a `TicketflowError` without changing anything,
+so a workflow update validator can reject an illegal move before it reaches history.
+Operations append to an `Effects` collector: timeline entries (which also become audit and SLA
+history rows), comments to store and notifications to send.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from domain.calendar import ALWAYS_OPEN
+from domain.enums import ClockState, Metric, Priority, SlaEventKind, TicketStatus
+from domain.errors import Conflict, IllegalTransition, InvalidInput
+from domain.lifecycle import check_transition
+from domain.sla import Clock, next_due, pending_warning
+from domain.ticket import (
+    CommentRecord,
+    HistoryEntry,
+    NotificationIntent,
+    Recipient,
+    SlaEventData,
+    TicketDraft,
+    TicketState,
+)
+
+_S = TicketStatus
+CALENDAR = ALWAYS_OPEN
+
+
+@dataclass
+class Effects:
+    """What one or more operations produced, waiting to be written and sent."""
+
+    history: list[HistoryEntry] = field(default_factory=list)
+    comments: list[CommentRecord] = field(default_factory=list)
+    notifications: list[NotificationIntent] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.history or self.comments or self.notifications)
+
+    def extend(self, other: Effects) -> None:
+        self.history += other.history
+        self.comments += other.comments
+        self.notifications += other.notifications
+
+
+def open_ticket(draft: TicketDraft) -> tuple[TicketState, Effects]:
+    """A new ticket from its draft, with its SLA clocks started."""
+    state = TicketState(
+        **draft.model_dump(exclude={"policy", "assignee_id"}),
+        policy=draft.policy,
+        updated_at=draft.created_at,
+    )
+    ops = TicketOps(state, draft.created_at)
+    ops.record("created", None, f"Ticket #{state.number} opened: {state.title}")
+    ops.notify("created", [Recipient(user_id=state.requester_id)], f"Ticket #{state.number} received")
+    ops.start_clocks(cycle=1)
+    if draft.assignee_id is not None:
+        ops.assign(draft.assignee_id, actor_id=None)
+    state.version = 1
+    return state, ops.effects
+
+
+class TicketOps:
+    """Operations on one ticket at one instant (`now` comes from the caller)."""
+
+    def __init__(self, state: TicketState, now: datetime) -> None:
+        self.state = state
+        self.now = now
+        self.effects = Effects()
+
+    # -- recording ---------------------------------------------------------------------------
+
+    def record(
+        self,
+        kind: str,
+        actor_id: UUID | None,
+        summary: str,
+        *,
+        public: bool = True,
+        changes: dict[str, list[Any]] | None = None,
+        sla: SlaEventData | None = None,
+        at: datetime | None = None,
+    ) -> HistoryEntry:
+        self.state.seq += 1
+        entry = HistoryEntry(
+            seq=self.state.seq,
+            at=at or self.now,
+            kind=kind,
+            actor_id=actor_id,
+            public=public,
+            summary=summary,
+            changes=changes or {},
+            sla=sla,
+        )
+        self.effects.history.append(entry)
+        self.state.updated_at = max(self.state.updated_at, self.now)
+        return entry
+
+    def notify(
+        self, event: str, recipients: list[Recipient], subject: str, *, urgent: bool = False
+    ) -> None:
+        self.effects.notifications.append(
+            NotificationIntent(
+                key=f"ticket-{self.state.number}/{self.state.seq}/{event}",
+                event=event,
+                recipients=recipients,
+                subject=subject,
+                body=f"{subject}: {self.state.title}",
+                urgent=urgent,
+            )
+        )
+
+    def _change(self, field_name: str, value: Any) -> list[Any] | None:
+        before = getattr(self.state, field_name)
+        if before == value:
+            return None
+        setattr(self.state, field_name, value)
+        return [_plain(before), _plain(value)]
+
+    def _sla_event(self, clock: Clock, kind: SlaEventKind, **extra: Any) -> None:
+        warn_at = self.state.policy.warn_at if self.state.policy else ()
+        at: datetime = extra.pop("at", self.now)
+        data = SlaEventData(
+            metric=clock.metric,
+            cycle=clock.cycle,
+            kind=kind,
+            target=clock.target,
+            elapsed=clock.elapsed(at, CALENDAR),
+            state=clock.state(at, warn_at, CALENDAR),
+            due_at=clock.deadline(CALENDAR),
+            **extra,
+        )
+        summary = f"SLA {clock.metric.value.replace('_', ' ')} {kind.value}"
+        self.record(f"sla.{kind.value}", None, summary, public=False, sla=data, at=at)
+
+    # -- SLA clocks --------------------------------------------------------------------------
+
+    def start_clocks(self, cycle: int) -> None:
+        metrics = [Metric.RESOLUTION] if cycle > 1 else [Metric.FIRST_RESPONSE, Metric.RESOLUTION]
+        for metric in metrics:
+            self.start_clock(metric, cycle)
+
+    def start_clock(self, metric: Metric, cycle: int) -> None:
+        policy = self.state.policy
+        target = policy.target(self.state.priority, metric) if policy else None
+        if target is None:
+            return
+        clock = Clock(metric=metric, cycle=cycle, started_at=self.now, target=target)
+        self.state.clocks.append(clock)
+        self._sla_event(clock, SlaEventKind.APPLIED)
+        if self.state.status in self._pause_statuses():
+            self._pause(clock)
+
+    def _pause_statuses(self) -> frozenset[TicketStatus]:
+        return self.state.policy.pause_statuses if self.state.policy else frozenset()
+
+    def _running(self) -> Iterator[Clock]:
+        return (c for c in self.state.current_clocks() if c.running)
+
+    def _pause(self, clock: Clock) -> None:
+        if clock.pause(self.now):
+            self._sla_event(clock, SlaEventKind.PAUSED)
+
+    def _stop(self, clock: Clock | None) -> None:
+        if clock is not None and clock.stop(self.now):
+            self._sla_event(clock, SlaEventKind.FULFILLED)
+
+    def _follow_status_for_clocks(self, before: TicketStatus) -> None:
+        pausing = self._pause_statuses()
+        if self.state.status in pausing and before not in pausing:
+            for clock in self._running():
+                self._pause(clock)
+        elif before in pausing and self.state.status not in pausing:
+            for clock in self._running():
+                if clock.resume(self.now):
+                    self._sla_event(clock, SlaEventKind.RESUMED)
+
+    def retarget(self) -> None:
+        policy = self.state.policy
+        if policy is None:
+            return
+        for clock in list(self._running()):
+            target = policy.target(self.state.priority, clock.metric)
+            if target is not None and clock.retarget(target, self.now, CALENDAR):
+                self._sla_event(clock, SlaEventKind.RETARGETED)
+
+    # -- agent and requester actions ---------------------------------------------------------
+
+    def check_open_for_work(self) -> None:
+        if self.state.status is _S.CLOSED:
+            raise Conflict(f"ticket #{self.state.number} is closed; reopen it first")
+
+    def assign(self, assignee_id: UUID | None, actor_id: UUID | None) -> None:
+        self.check_open_for_work()
+        change = self._change("assignee_id", assignee_id)
+        if change is None:
+            return
+        changes = {"assignee_id": change}
+        if assignee_id is not None and self.state.status is _S.NEW:
+            changes["status"] = [_S.NEW.value, _S.IN_PROGRESS.value]
+            self.state.status = _S.IN_PROGRESS
+        who = f"agent {assignee_id}" if assignee_id else "nobody"
+        self.record("assigned", actor_id, f"Assigned to {who}", changes=changes)
+        if assignee_id is not None:
+            subject = f"Ticket #{self.state.number} assigned to you"
+            self.notify("assigned", [Recipient(user_id=assignee_id)], subject)
+
+    def set_priority(self, priority: Priority, actor_id: UUID | None) -> None:
+        self.check_open_for_work()
+        change = self._change("priority", priority)
+        if change is None:
+            return
+        self.record("priority_changed", actor_id, f"Priority {change[0]} → {change[1]}",
+                    changes={"priority": change})
+        self.retarget()
+
+    def check_set_status(self, status: TicketStatus) -> None:
+        if status is _S.REOPENED:
+            self.check_reopen()
+        else:
+            check_transition(self.state.status, status)
+
+    def set_status(self, status: TicketStatus, actor_id: UUID | None, note: str | None) -> None:
+        self.check_set_status(status)
+        if status is _S.RESOLVED:
+            self.resolve(note, actor_id)
+        elif status is _S.CLOSED:
+            self.close(actor_id, for_inactivity=False)
+        elif status is _S.REOPENED:
+            self.reopen(actor_id)
+        else:
+            self._move(status, actor_id, "status_changed")
+
+    def _move(self, status: TicketStatus, actor_id: UUID | None, kind: str,
+              extra: dict[str, list[Any]] | None = None) -> None:
+        before = self.state.status
+        self.state.status = status
+        changes = {"status": [before.value, status.value], **(extra or {})}
+        self.record(kind, actor_id, f"Status {before.value} → {status.value}", changes=changes)
+        self._follow_status_for_clocks(before)
+
+    def check_resolve(self) -> None:
+        check_transition(self.state.status, _S.RESOLVED)
+
+    def resolve(self, solution: str | None, actor_id: UUID | None) -> None:
+        self.check_resolve()
+        extra: dict[str, list[Any]] = {}
+        if solution is not None and (change := self._change("solution", solution)):
+            extra["solution"] = change
+        self.state.resolved_at = self.now
+        self.state.closed_for_inactivity = False
+        self._move(_S.RESOLVED, actor_id, "resolved", extra)
+        self._first_response_given()
+        self._stop(self.state.clock(Metric.RESOLUTION))
+        subject = f"Ticket #{self.state.number} resolved"
+        self.notify("resolved", [Recipient(user_id=self.state.requester_id)], subject)
+
+    def check_close(self) -> None:
+        check_transition(self.state.status, _S.CLOSED)
+
+    def close(self, actor_id: UUID | None, *, for_inactivity: bool) -> None:
+        self.check_close()
+        self.state.closed_at = self.now
+        self.state.closed_for_inactivity = for_inactivity
+        self._move(_S.CLOSED, actor_id, "closed")
+        for clock in list(self._running()):
+            self._stop(clock)
+
+    def check_reopen(self) -> None:
+        if self.state.status is _S.CLOSED and self.state.closed_at is not None:
+            window_end = self.state.closed_at + self.state.department.reopen_window
+            if self.now > window_end:
+                raise Conflict(f"ticket #{self.state.number} was closed too long ago to reopen")
+        check_transition(self.state.status, _S.REOPENED)
+
+    def reopen(self, actor_id: UUID | None) -> None:
+        self.check_reopen()
+        self.state.resolved_at = None
+        self.state.closed_at = None
+        self.state.closed_for_inactivity = False
+        self._move(_S.REOPENED, actor_id, "reopened")
+        cycle = 1 + max((c.cycle for c in self.state.clocks), default=0)
+        self.start_clock(Metric.RESOLUTION, cycle)
+
+    def check_comment(self, comment_id: UUID, body: str) -> None:
+        if not body.strip():
+            raise InvalidInput("a comment needs a body")
+
+    def comment(self, comment: CommentRecord, *, by_staff: bool) -> None:
+        """Store a comment; a public reply moves the ticket as a helpdesk user expects."""
+        self.check_comment(comment.id, comment.body)
+        if comment.id in self.state.comment_ids:
+            return
+        self.state.comment_ids.append(comment.id)
+        self.effects.comments.append(comment)
+        visibility = "private note" if comment.private else "reply"
+        self.record("commented", comment.author_id, f"New {visibility}",
+                    public=not comment.private)
+        if comment.private:
+            return
+        for user_id in comment.mentions:
+            self.notify("mentioned", [Recipient(user_id=user_id)],
+                        f"You were mentioned on ticket #{self.state.number}")
+        if by_staff and comment.author_id != self.state.requester_id:
+            self._first_response_given()
+        elif comment.author_id == self.state.requester_id:
+            self._requester_replied(comment.author_id)
+
+    def _first_response_given(self) -> None:
+        if self.state.first_response_at is None:
+            self.state.first_response_at = self.now
+            self._stop(self.state.clock(Metric.FIRST_RESPONSE))
+
+    def _requester_replied(self, actor_id: UUID) -> None:
+        if self.state.status is _S.RESOLVED:
+            self.reopen(actor_id)
+        elif self.state.status is _S.ON_HOLD:
+            self._move(_S.IN_PROGRESS, actor_id, "status_changed")
+
+    def check_rate(self) -> None:
+        if self.state.status not in (_S.RESOLVED, _S.CLOSED):
+            raise Conflict("only a resolved or closed ticket can be rated")
+
+    def rate(self, score: int, feedback: str | None, actor_id: UUID | None) -> None:
+        self.check_rate()
+        changes = {"satisfaction_score": [self.state.satisfaction_score, score]}
+        self.state.satisfaction_score = score
+        if feedback is not None:
+            changes["feedback"] = [self.state.feedback, feedback]
+            self.state.feedback = feedback
+        self.record("rated", actor_id, f"Rated {score}/10", changes=changes)
+
+    # -- time --------------------------------------------------------------------------------
+
+    def auto_close_at(self) -> datetime | None:
+        if self.state.status is _S.RESOLVED and self.state.resolved_at is not None:
+            return self.state.resolved_at + self.state.department.auto_close_after
+        return None
+
+    def reopen_window_ends_at(self) -> datetime | None:
+        if self.state.status is _S.CLOSED and self.state.closed_at is not None:
+            return self.state.closed_at + self.state.department.reopen_window
+        return None
+
+    def next_wakeup(self) -> datetime | None:
+        """The next instant the ticket needs attention without anyone acting on it."""
+        warn_at = self.state.policy.warn_at if self.state.policy else ()
+        times = [next_due(c, warn_at, CALENDAR) for c in self.state.current_clocks()]
+        times += [self.auto_close_at(), self.reopen_window_ends_at()]
+        return min((t for t in times if t is not None), default=None)
+
+    def finished(self) -> bool:
+        """A closed ticket whose reopen window has passed has nothing left to wait for."""
+        ends = self.reopen_window_ends_at()
+        return ends is not None and self.now >= ends
+
+    def advance_time(self) -> None:
+        """Fire every warning, breach and auto-close due at `now`."""
+        for clock in list(self._running()):
+            self._fire_clock(clock)
+        close_at = self.auto_close_at()
+        if close_at is not None and self.now >= close_at:
+            self.close(None, for_inactivity=True)
+
+    def _fire_clock(self, clock: Clock) -> None:
+        if clock.breached_at is None and clock.state(self.now, (), CALENDAR) is ClockState.BREACHED:
+            deadline = clock.deadline(CALENDAR) or self.now
+            clock.breached_at = deadline
+            clock.warned = sorted(set(clock.warned) | set(self._warn_at()))
+            self._sla_event(clock, SlaEventKind.BREACHED, at=deadline)
+            subject = f"SLA breached on ticket #{self.state.number} ({clock.metric.value})"
+            self.notify(f"sla_breached.{clock.metric.value}", self._escalation_targets(),
+                        subject, urgent=True)
+            return
+        fraction = pending_warning(clock, self.now, self._warn_at(), CALENDAR)
+        if fraction is None:
+            return
+        clock.warned = sorted(set(clock.warned) | {f for f in self._warn_at() if f <= fraction})
+        self._sla_event(clock, SlaEventKind.WARNED, fraction=fraction)
+        left = _minutes(clock.remaining(self.now, CALENDAR))
+        subject = f"SLA warning on ticket #{self.state.number}: {left} min left"
+        targets = [Recipient(user_id=self.state.assignee_id)] if self.state.assignee_id else []
+        self.notify(f"sla_warning.{clock.metric.value}", targets or self._escalation_targets(),
+                    subject, urgent=True)
+
+    def _warn_at(self) -> tuple[float, ...]:
+        return self.state.policy.warn_at if self.state.policy else ()
+
+    def _escalation_targets(self) -> list[Recipient]:
+        targets = [Recipient(department_manager_of=self.state.department.id)]
+        if self.state.assignee_id is not None:
+            targets.insert(0, Recipient(user_id=self.state.assignee_id))
+        return targets
+
+
+def _minutes(delta: timedelta) -> int:
+    return max(0, int(delta.total_seconds() // 60))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, UUID | datetime):
+        return str(value)
+    if hasattr(value, "value"):
+        return value.value
+    return value
+
+
+__all__ = ["Effects", "IllegalTransition", "TicketOps", "open_ticket"]
