@@ -1,0 +1,47 @@
+"""The one settings class, read from the environment (and `.env`) when asked for."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "ticketflow-dev-secret-change-me-0123456789"
+DEFAULT_TASK_QUEUE = "ticketflow"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    database_url: str | None = None
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = Field(DEFAULT_TASK_QUEUE, alias="TICKETFLOW_TASK_QUEUE")
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    admin_email: str = Field("admin@ticketflow.local", alias="TICKETFLOW_ADMIN_EMAIL")
+    admin_password: SecretStr | None = Field(None, alias="TICKETFLOW_ADMIN_PASSWORD")
+    public_url: str = Field("http://localhost:8000", alias="TICKETFLOW_PUBLIC_URL")
+
+    sendgrid_api_key: SecretStr | None = None
+    sendgrid_base_url: str | None = None
+    sendgrid_inbound_secret: SecretStr | None = None
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_from: str | None = None
+    twilio_base_url: str | None = None
+    firebase_credentials: str | None = None
+    fcm_base_url: str | None = None
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_api_url: str | None = None
+    slack_channel: str | None = None
+
+    @property
+    def uses_default_jwt_secret(self) -> bool:
+        return self.jwt_secret.get_secret_value() == DEV_JWT_SECRET
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
