@@ -10,7 +10,13 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from domain.enums import Priority, Role, Source, TicketStatus
-from domain.ticket import CommentRecord, HistoryEntry, NotificationIntent
+from domain.ticket import (
+    CommentRecord,
+    HistoryEntry,
+    NotificationIntent,
+    TicketDraft,
+    TicketState,
+)
 from domain.views import TicketView
 
 
@@ -81,3 +87,15 @@ class ReadModelBatch(BaseModel):
     history: list[HistoryEntry] = Field(default_factory=list)
     comments: list[CommentRecord] = Field(default_factory=list)
     notifications: list[NotificationIntent] = Field(default_factory=list)
+
+
+class TicketWorkflowInput(BaseModel):
+    """Start a ticket from its draft, or carry a running ticket over a continue-as-new."""
+
+    draft: TicketDraft | None = None
+    state: TicketState | None = None
+    history: list[HistoryEntry] = Field(default_factory=list)
+    pending: ReadModelBatch | None = None
+    continue_as_new_after: int | None = Field(
+        None, description="Continue as new past this many history events (tests and tuning)."
+    )
