@@ -33,6 +33,12 @@ _S = TicketStatus
 CALENDAR = ALWAYS_OPEN
 
 
+@dataclass(frozen=True)
+class Wakeup:
+    at: datetime
+    reason: str
+
+
 @dataclass
 class Effects:
     """What one or more operations produced, waiting to be written and sent."""
@@ -289,13 +295,13 @@ class TicketOps:
         cycle = 1 + max((c.cycle for c in self.state.clocks), default=0)
         self.start_clock(Metric.RESOLUTION, cycle)
 
-    def check_comment(self, comment_id: UUID, body: str) -> None:
+    def check_comment(self, body: str) -> None:
         if not body.strip():
             raise InvalidInput("a comment needs a body")
 
     def comment(self, comment: CommentRecord, *, by_staff: bool) -> None:
         """Store a comment; a public reply moves the ticket as a helpdesk user expects."""
-        self.check_comment(comment.id, comment.body)
+        self.check_comment(comment.body)
         if comment.id in self.state.comment_ids:
             return
         self.state.comment_ids.append(comment.id)
@@ -349,12 +355,19 @@ class TicketOps:
             return self.state.closed_at + self.state.department.reopen_window
         return None
 
-    def next_wakeup(self) -> datetime | None:
-        """The next instant the ticket needs attention without anyone acting on it."""
-        warn_at = self.state.policy.warn_at if self.state.policy else ()
-        times = [next_due(c, warn_at, CALENDAR) for c in self.state.current_clocks()]
-        times += [self.auto_close_at(), self.reopen_window_ends_at()]
-        return min((t for t in times if t is not None), default=None)
+    def next_wakeup(self) -> Wakeup | None:
+        """The next instant the ticket needs attention without anyone acting on it, and why."""
+        warn_at = self._warn_at()
+        candidates = [
+            Wakeup(at, f"SLA {clock.metric.value.replace('_', ' ')} check")
+            for clock in self.state.current_clocks()
+            if (at := next_due(clock, warn_at, CALENDAR)) is not None
+        ]
+        if (close_at := self.auto_close_at()) is not None:
+            candidates.append(Wakeup(close_at, "auto-close if the requester stays silent"))
+        if (ends := self.reopen_window_ends_at()) is not None:
+            candidates.append(Wakeup(ends, "end of the reopen window"))
+        return min(candidates, key=lambda w: w.at, default=None)
 
     def finished(self) -> bool:
         """A closed ticket whose reopen window has passed has nothing left to wait for."""

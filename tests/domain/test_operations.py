@@ -1,0 +1,183 @@
+"""Ticket operations as a helpdesk user sees them, with time passed in by hand."""
+
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+import pytest
+
+from domain.enums import ClockState, Metric, Priority, Role, TicketStatus
+from domain.errors import Conflict, IllegalTransition
+from domain.operations import TicketOps, open_ticket
+from domain.sla import MetricTargets, PolicyTerms
+from domain.ticket import CommentRecord, DepartmentTerms, TicketDraft, TicketState
+from domain.views import sla_view, ticket_view
+
+T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
+REQUESTER = uuid4()
+AGENT = uuid4()
+MANAGER = uuid4()
+
+POLICY = PolicyTerms(
+    name="Standard",
+    targets={
+        Priority.P1: MetricTargets(
+            first_response=timedelta(minutes=15), resolution=timedelta(hours=4)
+        ),
+        Priority.P3: MetricTargets(first_response=timedelta(hours=4), resolution=timedelta(days=1)),
+    },
+)
+
+
+def new_ticket(priority: Priority = Priority.P1) -> TicketState:
+    draft = TicketDraft(
+        id=uuid4(),
+        number=42,
+        title="Printer on fire",
+        description="It is really on fire",
+        requester_id=REQUESTER,
+        requester_role=Role.USER,
+        department=DepartmentTerms(id=uuid4(), name="IT", manager_id=MANAGER),
+        priority=priority,
+        policy=POLICY,
+        created_at=T0,
+    )
+    state, _ = open_ticket(draft)
+    return state
+
+
+def at(minutes: float) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+def reply(author: object, *, private: bool = False) -> CommentRecord:
+    return CommentRecord(id=uuid4(), author_id=author, body="hello", private=private,
+                         created_at=T0)
+
+
+def test_opening_starts_first_response_and_resolution_clocks() -> None:
+    draft_state = new_ticket()
+    sla = sla_view(draft_state, at(0))
+    assert sla.first_response is not None and sla.resolution is not None
+    assert sla.first_response.target_at == at(15)
+    assert sla.resolution.target_at == at(240)
+    assert sla.next_response is None
+
+
+def test_assigning_a_new_ticket_starts_work_and_notifies_the_agent() -> None:
+    state = new_ticket()
+    ops = TicketOps(state, at(1))
+    ops.assign(AGENT, actor_id=MANAGER)
+    assert state.status is TicketStatus.IN_PROGRESS
+    assert [n.event for n in ops.effects.notifications] == ["assigned"]
+    assert ops.effects.history[-1].changes["status"] == ["new", "in_progress"]
+
+
+def test_only_a_public_agent_reply_is_a_first_response() -> None:
+    state = new_ticket()
+    TicketOps(state, at(2)).comment(reply(AGENT, private=True), by_staff=True)
+    TicketOps(state, at(3)).comment(reply(REQUESTER), by_staff=False)
+    assert state.first_response_at is None
+    TicketOps(state, at(4)).comment(reply(AGENT), by_staff=True)
+    assert state.first_response_at == at(4)
+    clock = state.clock(Metric.FIRST_RESPONSE)
+    assert clock is not None and clock.state(at(60), ()) is ClockState.MET
+
+
+def test_breach_fires_at_the_exact_deadline_and_escalates() -> None:
+    state = new_ticket()
+    TicketOps(state, at(1)).assign(AGENT, actor_id=None)
+    early = TicketOps(state, at(15) - timedelta(milliseconds=1))
+    early.advance_time()
+    assert not any(e.kind == "sla.breached" for e in early.effects.history)
+    ops = TicketOps(state, at(15))
+    ops.advance_time()
+    breach = [e for e in ops.effects.history if e.kind == "sla.breached"]
+    assert len(breach) == 1 and breach[0].at == at(15)
+    note = ops.effects.notifications[-1]
+    assert note.urgent and {r.user_id for r in note.recipients} == {AGENT, None}
+    assert {r.department_manager_of for r in note.recipients} - {None} == {state.department.id}
+    again = TicketOps(state, at(16))
+    again.advance_time()
+    assert not any(e.kind == "sla.breached" for e in again.effects.history)
+
+
+def test_on_hold_pauses_and_resumes_the_clocks() -> None:
+    state = new_ticket()
+    TicketOps(state, at(5)).set_status(TicketStatus.ON_HOLD, AGENT, None)
+    assert sla_view(state, at(500)).resolution.state is ClockState.PAUSED  # type: ignore[union-attr]
+    TicketOps(state, at(65)).set_status(TicketStatus.IN_PROGRESS, AGENT, None)
+    assert sla_view(state, at(65)).resolution.target_at == at(300)  # type: ignore[union-attr]
+
+
+def test_requester_reply_resumes_an_on_hold_ticket() -> None:
+    state = new_ticket()
+    TicketOps(state, at(5)).set_status(TicketStatus.ON_HOLD, AGENT, None)
+    TicketOps(state, at(6)).comment(reply(REQUESTER), by_staff=False)
+    assert state.status is TicketStatus.IN_PROGRESS
+
+
+def test_priority_change_retargets_keeping_time_spent() -> None:
+    state = new_ticket(Priority.P3)
+    TicketOps(state, at(30)).set_status(TicketStatus.ON_HOLD, AGENT, None)
+    TicketOps(state, at(90)).set_status(TicketStatus.IN_PROGRESS, AGENT, None)
+    TicketOps(state, at(100)).set_priority(Priority.P1, AGENT)
+    resolution = sla_view(state, at(100)).resolution
+    assert resolution is not None
+    assert resolution.elapsed == timedelta(minutes=40)
+    assert resolution.target_at == at(90 + 240 - 30)
+
+
+def test_resolve_then_auto_close_for_inactivity() -> None:
+    state = new_ticket()
+    TicketOps(state, at(10)).resolve("rebooted", AGENT)
+    ops = TicketOps(state, at(10))
+    wakeup = ops.next_wakeup()
+    assert wakeup is not None and wakeup.at == at(10) + timedelta(days=3)
+    closing = TicketOps(state, wakeup.at)
+    closing.advance_time()
+    assert state.status is TicketStatus.CLOSED and state.closed_for_inactivity
+
+
+def test_requester_reply_reopens_a_resolved_ticket_with_a_new_cycle() -> None:
+    state = new_ticket()
+    TicketOps(state, at(10)).resolve(None, AGENT)
+    TicketOps(state, at(20)).comment(reply(REQUESTER), by_staff=False)
+    assert state.status is TicketStatus.REOPENED
+    resolution = sla_view(state, at(20)).resolution
+    assert resolution is not None and resolution.cycle == 2
+    assert resolution.target_at == at(20 + 240)
+    assert [c.cycle for c in state.clocks if c.metric is Metric.RESOLUTION] == [1, 2]
+
+
+def test_illegal_move_names_the_allowed_ones() -> None:
+    state = new_ticket()
+    with pytest.raises(IllegalTransition, match="allowed: closed, in_progress, on_hold, resolved"):
+        TicketOps(state, at(1)).set_status(TicketStatus.REOPENED, AGENT, None)
+
+
+def test_closed_ticket_reopens_only_within_the_window() -> None:
+    state = new_ticket()
+    TicketOps(state, at(1)).close(AGENT, for_inactivity=False)
+    with pytest.raises(Conflict):
+        TicketOps(state, at(1) + timedelta(days=31)).reopen(AGENT)
+    TicketOps(state, at(1) + timedelta(days=29)).reopen(AGENT)
+    assert state.status is TicketStatus.REOPENED
+
+
+def test_rating_needs_a_resolved_ticket() -> None:
+    state = new_ticket()
+    with pytest.raises(Conflict):
+        TicketOps(state, at(1)).rate(9, None, REQUESTER)
+    TicketOps(state, at(2)).resolve(None, AGENT)
+    TicketOps(state, at(3)).rate(9, "quick", REQUESTER)
+    assert ticket_view(state, at(3)).satisfaction_score == 9
+
+
+def test_duplicate_comment_id_is_stored_once() -> None:
+    state = new_ticket()
+    comment = reply(AGENT)
+    first = TicketOps(state, at(1))
+    first.comment(comment, by_staff=True)
+    second = TicketOps(state, at(2))
+    second.comment(comment, by_staff=True)
+    assert len(first.effects.comments) == 1 and not second.effects

@@ -1,0 +1,1 @@
+"""Composition roots for the Temporal worker process."""

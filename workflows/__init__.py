@@ -1,0 +1,1 @@
+"""Temporal workflow definitions. Workflow code imports only temporalio and the domain."""

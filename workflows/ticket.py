@@ -1,0 +1,303 @@
+"""TicketWorkflow: one support ticket, from its opening to the end of its reopen window.
+
+The workflow holds the ticket (the source of truth), runs its SLA clocks on durable timers and
+hands every side effect to activities: each state change is flushed as one idempotent batch to
+the PostgreSQL read model by a local activity.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from domain.errors import IllegalTransition, TicketflowError
+    from domain.messages import (
+        AssignInput,
+        CloseInput,
+        CommentInput,
+        ExternalReply,
+        HistoryQuery,
+        RateInput,
+        ReadModelBatch,
+        ReopenInput,
+        ResolveInput,
+        SetPriorityInput,
+        SetStatusInput,
+        TicketWorkflowInput,
+    )
+    from domain.operations import Effects, TicketOps, Wakeup, open_ticket
+    from domain.ticket import CommentRecord, HistoryEntry
+    from domain.views import SlaView, TicketView, sla_view, ticket_view
+    from workflows.visibility import details_card, search_attribute_updates
+
+READ_MODEL_ACTIVITY = "apply_read_model"  # activities.readmodel.APPLY_READ_MODEL
+HISTORY_KEPT = 1_000
+_READ_MODEL_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200),
+                                maximum_interval=timedelta(seconds=30))
+
+
+def _rejected(error: TicketflowError) -> ApplicationError:
+    details: list[Any] = []
+    if isinstance(error, IllegalTransition):
+        details.append({"allowed": error.allowed})
+    return ApplicationError(error.detail, *details, type=error.code, non_retryable=True)
+
+
+@workflow.defn(name="TicketWorkflow")
+class TicketWorkflow:
+    """A ticket's whole lifecycle; agents drive it with updates, integrations with signals."""
+
+    @workflow.init
+    def __init__(self, input: TicketWorkflowInput) -> None:
+        self._pending = Effects()
+        self._continue_after = input.continue_as_new_after
+        self._timer: asyncio.Task[None] | None = None
+        self._timer_at: Wakeup | None = None
+        self._searchable: dict[str, Any] = {}
+        if input.state is not None:
+            self._state = input.state
+            self._history = list(input.history)
+            self._carried = input.pending
+        elif input.draft is not None:
+            self._state, effects = open_ticket(input.draft)
+            self._history = []
+            self._carried = None
+            self._absorb(effects)
+        else:
+            raise ApplicationError("a ticket needs a draft or a state", non_retryable=True)
+
+    # -- main loop -------------------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, input: TicketWorkflowInput) -> TicketView:
+        if self._carried is not None:
+            await self._write_read_model(self._carried)
+        await self._flush()
+        while True:
+            if self._ops().finished():
+                break
+            self._arm_timer()
+            await workflow.wait_condition(
+                lambda: bool(self._pending) or self._timer_fired() or self._should_continue()
+            )
+            if self._timer_fired():
+                self._timer, self._timer_at = None, None
+                ops = self._ops()
+                ops.advance_time()
+                self._commit(ops)
+            await self._flush()
+            if self._should_continue():
+                await self._continue_as_new()
+        return self._view()
+
+    def _arm_timer(self) -> None:
+        """Keep exactly one durable timer, on the next instant the ticket needs attention."""
+        wakeup = self._ops().next_wakeup()
+        if wakeup == self._timer_at and self._timer is not None:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at = wakeup
+        self._timer = None
+        if wakeup is not None:
+            delay = max((wakeup.at - workflow.now()).total_seconds(), 0.001)
+            self._timer = asyncio.create_task(workflow.sleep(delay, summary=wakeup.reason))
+
+    def _timer_fired(self) -> bool:
+        return self._timer is not None and self._timer.done()
+
+    def _should_continue(self) -> bool:
+        info = workflow.info()
+        if self._continue_after is not None:
+            return info.get_current_history_length() >= self._continue_after
+        return info.is_continue_as_new_suggested()
+
+    async def _continue_as_new(self) -> None:
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._flush()
+        if self._timer is not None:
+            self._timer.cancel()
+        workflow.continue_as_new(
+            TicketWorkflowInput(
+                state=self._state,
+                history=self._history,
+                continue_as_new_after=self._continue_after,
+            )
+        )
+
+    # -- effects ---------------------------------------------------------------------------------
+
+    def _ops(self) -> TicketOps:
+        return TicketOps(self._state, workflow.now())
+
+    def _absorb(self, effects: Effects) -> None:
+        self._pending.extend(effects)
+        self._history = (self._history + effects.history)[-HISTORY_KEPT:]
+
+    def _commit(self, ops: TicketOps) -> TicketView:
+        if ops.effects:
+            self._state.version += 1
+            self._absorb(ops.effects)
+        return self._view()
+
+    async def _flush(self) -> None:
+        """Write what changed to the read model and refresh what the Web UI shows."""
+        self._publish()
+        if not self._pending:
+            return
+        effects, self._pending = self._pending, Effects()
+        batch = ReadModelBatch(
+            ticket=self._view(),
+            requester_role=self._state.requester_role,
+            history=effects.history,
+            comments=effects.comments,
+            notifications=effects.notifications,
+        )
+        await self._write_read_model(batch)
+
+    async def _write_read_model(self, batch: ReadModelBatch) -> None:
+        await workflow.execute_local_activity(
+            READ_MODEL_ACTIVITY,
+            batch,
+            start_to_close_timeout=timedelta(seconds=15),
+            retry_policy=_READ_MODEL_RETRY,
+            summary=f"read model v{batch.ticket.version}",
+        )
+
+    def _publish(self) -> None:
+        view = self._view()
+        updates = search_attribute_updates(self._state, view, self._searchable)
+        if updates:
+            workflow.upsert_search_attributes(updates)
+        workflow.set_current_details(details_card(self._state, view))
+
+    def _view(self) -> TicketView:
+        return ticket_view(self._state, workflow.now())
+
+    def _act(self, change: Callable[[TicketOps], None]) -> TicketView:
+        ops = self._ops()
+        try:
+            change(ops)
+        except TicketflowError as error:
+            raise _rejected(error) from error
+        return self._commit(ops)
+
+    def _check(self, check: Callable[[TicketOps], None]) -> None:
+        try:
+            check(self._ops())
+        except TicketflowError as error:
+            raise _rejected(error) from error
+
+    # -- updates ---------------------------------------------------------------------------------
+
+    @workflow.update(name="assign", description="Assign the ticket to an agent (null unassigns).")
+    def assign(self, input: AssignInput) -> TicketView:
+        return self._act(lambda ops: ops.assign(input.assignee_id, input.actor_id))
+
+    @assign.validator
+    def _validate_assign(self, input: AssignInput) -> None:
+        self._check(lambda ops: ops.check_open_for_work())
+
+    @workflow.update(name="set_priority", description="Change the priority; SLA clocks re-target.")
+    def set_priority(self, input: SetPriorityInput) -> TicketView:
+        return self._act(lambda ops: ops.set_priority(input.priority, input.actor_id))
+
+    @set_priority.validator
+    def _validate_set_priority(self, input: SetPriorityInput) -> None:
+        self._check(lambda ops: ops.check_open_for_work())
+
+    @workflow.update(name="set_status", description="Move the ticket to another status.")
+    def set_status(self, input: SetStatusInput) -> TicketView:
+        return self._act(lambda ops: ops.set_status(input.status, input.actor_id, input.note))
+
+    @set_status.validator
+    def _validate_set_status(self, input: SetStatusInput) -> None:
+        self._check(lambda ops: ops.check_set_status(input.status))
+
+    @workflow.update(name="comment", description="Add a public reply or a private note.")
+    def comment(self, input: CommentInput) -> TicketView:
+        record = CommentRecord(
+            id=input.comment_id or workflow.uuid4(),
+            author_id=input.author_id,
+            body=input.body,
+            private=input.private,
+            mentions=input.mentions,
+            attachments=input.attachments,
+            created_at=workflow.now(),
+        )
+        by_staff = input.author_role.is_staff
+        return self._act(lambda ops: ops.comment(record, by_staff=by_staff))
+
+    @comment.validator
+    def _validate_comment(self, input: CommentInput) -> None:
+        self._check(lambda ops: ops.check_comment(input.body))
+
+    @workflow.update(name="resolve", description="Resolve the ticket, with an optional solution.")
+    def resolve(self, input: ResolveInput) -> TicketView:
+        return self._act(lambda ops: ops.resolve(input.solution, input.actor_id))
+
+    @resolve.validator
+    def _validate_resolve(self, input: ResolveInput) -> None:
+        self._check(lambda ops: ops.check_resolve())
+
+    @workflow.update(name="close", description="Close the ticket.")
+    def close(self, input: CloseInput) -> TicketView:
+        return self._act(lambda ops: ops.close(input.actor_id, for_inactivity=False))
+
+    @close.validator
+    def _validate_close(self, input: CloseInput) -> None:
+        self._check(lambda ops: ops.check_close())
+
+    @workflow.update(name="reopen", description="Reopen a resolved or recently closed ticket.")
+    def reopen(self, input: ReopenInput) -> TicketView:
+        return self._act(lambda ops: ops.reopen(input.actor_id))
+
+    @reopen.validator
+    def _validate_reopen(self, input: ReopenInput) -> None:
+        self._check(lambda ops: ops.check_reopen())
+
+    @workflow.update(name="rate", description="The requester's satisfaction score (1-10).")
+    def rate(self, input: RateInput) -> TicketView:
+        return self._act(lambda ops: ops.rate(input.score, input.feedback, input.actor_id))
+
+    @rate.validator
+    def _validate_rate(self, input: RateInput) -> None:
+        self._check(lambda ops: ops.check_rate())
+
+    # -- signals ---------------------------------------------------------------------------------
+
+    @workflow.signal(name="external_reply", description="A reply that came in by e-mail, SMS…")
+    def external_reply(self, input: ExternalReply) -> None:
+        record = CommentRecord(
+            id=input.comment_id or workflow.uuid4(),
+            author_id=input.author_id,
+            body=input.body,
+            created_at=workflow.now(),
+        )
+        try:
+            self._act(lambda ops: ops.comment(record, by_staff=False))
+        except ApplicationError as error:
+            workflow.logger.warning("external reply ignored: %s", error)
+
+    # -- queries ---------------------------------------------------------------------------------
+
+    @workflow.query(name="ticket", description="The ticket as it is now.")
+    def ticket(self) -> TicketView:
+        return self._view()
+
+    @workflow.query(name="sla", description="The SLA clocks as they stand now.")
+    def sla(self) -> SlaView:
+        return sla_view(self._state, workflow.now())
+
+    @workflow.query(name="history", description="The ticket's timeline, oldest first.")
+    def history(self, input: HistoryQuery | None = None) -> list[HistoryEntry]:
+        if input is None or input.include_private:
+            return list(self._history)
+        return [entry for entry in self._history if entry.public]
