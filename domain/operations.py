@@ -65,7 +65,9 @@ def open_ticket(draft: TicketDraft) -> tuple[TicketState, Effects]:
     )
     ops = TicketOps(state, draft.created_at)
     ops.record("created", None, f"Ticket #{state.number} opened: {state.title}")
-    ops.notify("created", [Recipient(user_id=state.requester_id)], f"Ticket #{state.number} received")
+    ops.notify(
+        "created", [Recipient(user_id=state.requester_id)], f"Ticket #{state.number} received"
+    )
     ops.start_clocks(cycle=1)
     if draft.assignee_id is not None:
         ops.assign(draft.assignee_id, actor_id=None)
@@ -223,8 +225,12 @@ class TicketOps:
         change = self._change("priority", priority)
         if change is None:
             return
-        self.record("priority_changed", actor_id, f"Priority {change[0]} → {change[1]}",
-                    changes={"priority": change})
+        self.record(
+            "priority_changed",
+            actor_id,
+            f"Priority {change[0]} → {change[1]}",
+            changes={"priority": change},
+        )
         self.retarget()
 
     def check_set_status(self, status: TicketStatus) -> None:
@@ -244,8 +250,13 @@ class TicketOps:
         else:
             self._move(status, actor_id, "status_changed")
 
-    def _move(self, status: TicketStatus, actor_id: UUID | None, kind: str,
-              extra: dict[str, list[Any]] | None = None) -> None:
+    def _move(
+        self,
+        status: TicketStatus,
+        actor_id: UUID | None,
+        kind: str,
+        extra: dict[str, list[Any]] | None = None,
+    ) -> None:
         before = self.state.status
         self.state.status = status
         changes = {"status": [before.value, status.value], **(extra or {})}
@@ -307,13 +318,15 @@ class TicketOps:
         self.state.comment_ids.append(comment.id)
         self.effects.comments.append(comment)
         visibility = "private note" if comment.private else "reply"
-        self.record("commented", comment.author_id, f"New {visibility}",
-                    public=not comment.private)
+        self.record("commented", comment.author_id, f"New {visibility}", public=not comment.private)
         if comment.private:
             return
         for user_id in comment.mentions:
-            self.notify("mentioned", [Recipient(user_id=user_id)],
-                        f"You were mentioned on ticket #{self.state.number}")
+            self.notify(
+                "mentioned",
+                [Recipient(user_id=user_id)],
+                f"You were mentioned on ticket #{self.state.number}",
+            )
         if by_staff and comment.author_id != self.state.requester_id:
             self._first_response_given()
         elif comment.author_id == self.state.requester_id:
@@ -336,7 +349,9 @@ class TicketOps:
 
     def rate(self, score: int, feedback: str | None, actor_id: UUID | None) -> None:
         self.check_rate()
-        changes = {"satisfaction_score": [self.state.satisfaction_score, score]}
+        changes: dict[str, list[Any]] = {
+            "satisfaction_score": [self.state.satisfaction_score, score]
+        }
         self.state.satisfaction_score = score
         if feedback is not None:
             changes["feedback"] = [self.state.feedback, feedback]
@@ -389,19 +404,28 @@ class TicketOps:
             clock.warned = sorted(set(clock.warned) | set(self._warn_at()))
             self._sla_event(clock, SlaEventKind.BREACHED, at=deadline)
             subject = f"SLA breached on ticket #{self.state.number} ({clock.metric.value})"
-            self.notify(f"sla_breached.{clock.metric.value}", self._escalation_targets(),
-                        subject, urgent=True)
+            self.notify(
+                f"sla_breached.{clock.metric.value}",
+                self._escalation_targets(),
+                subject,
+                urgent=True,
+            )
             return
         fraction = pending_warning(clock, self.now, self._warn_at(), CALENDAR)
         if fraction is None:
             return
+        due_at = clock.time_at(fraction, CALENDAR) or self.now
         clock.warned = sorted(set(clock.warned) | {f for f in self._warn_at() if f <= fraction})
-        self._sla_event(clock, SlaEventKind.WARNED, fraction=fraction)
+        self._sla_event(clock, SlaEventKind.WARNED, fraction=fraction, at=due_at)
         left = _minutes(clock.remaining(self.now, CALENDAR))
         subject = f"SLA warning on ticket #{self.state.number}: {left} min left"
         targets = [Recipient(user_id=self.state.assignee_id)] if self.state.assignee_id else []
-        self.notify(f"sla_warning.{clock.metric.value}", targets or self._escalation_targets(),
-                    subject, urgent=True)
+        self.notify(
+            f"sla_warning.{clock.metric.value}",
+            targets or self._escalation_targets(),
+            subject,
+            urgent=True,
+        )
 
     def _warn_at(self) -> tuple[float, ...]:
         return self.state.policy.warn_at if self.state.policy else ()

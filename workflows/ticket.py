@@ -39,8 +39,9 @@ with workflow.unsafe.imports_passed_through():
 
 READ_MODEL_ACTIVITY = "apply_read_model"  # activities.readmodel.APPLY_READ_MODEL
 HISTORY_KEPT = 1_000
-_READ_MODEL_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200),
-                                maximum_interval=timedelta(seconds=30))
+_READ_MODEL_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=30)
+)
 
 
 def _rejected(error: TicketflowError) -> ApplicationError:

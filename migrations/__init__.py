@@ -1,0 +1,1 @@
+"""Alembic migrations of the ticketflow schema; run them with `persistence.migrate`."""

@@ -1,0 +1,1 @@
+"""PostgreSQL read model and stores: engine, models, migrations and typed queries."""

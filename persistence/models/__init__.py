@@ -1,0 +1,58 @@
+"""The tables, as typed declarative models; `Base.metadata` is what migrations target."""
+
+from persistence.models.audit import AuditLog
+from persistence.models.auth import RefreshToken, UserToken
+from persistence.models.base import Base, TextEnum, table_of
+from persistence.models.content import (
+    AutomationRule,
+    KnowledgeBaseArticle,
+    ResponseTemplate,
+    kb_matches,
+)
+from persistence.models.notifications import Notification
+from persistence.models.people import Department, User
+from persistence.models.sla import SlaHistory, SlaPolicy
+from persistence.models.tickets import (
+    TICKET_NUMBER_SEQ,
+    Attachment,
+    Ticket,
+    TicketComment,
+    TicketIdempotencyKey,
+)
+from persistence.models.vocab import (
+    ArticleStatus,
+    AuditAction,
+    NotificationChannel,
+    NotificationStatus,
+    RuleTrigger,
+    TokenPurpose,
+)
+
+__all__ = [
+    "TICKET_NUMBER_SEQ",
+    "ArticleStatus",
+    "Attachment",
+    "AuditAction",
+    "AuditLog",
+    "AutomationRule",
+    "Base",
+    "Department",
+    "KnowledgeBaseArticle",
+    "Notification",
+    "NotificationChannel",
+    "NotificationStatus",
+    "RefreshToken",
+    "ResponseTemplate",
+    "RuleTrigger",
+    "SlaHistory",
+    "SlaPolicy",
+    "TextEnum",
+    "Ticket",
+    "TicketComment",
+    "TicketIdempotencyKey",
+    "TokenPurpose",
+    "User",
+    "UserToken",
+    "kb_matches",
+    "table_of",
+]

@@ -1,0 +1,62 @@
+"""Users and the departments they work in."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, func, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from domain.enums import Availability, Locale, Role, UserStatus
+from persistence.models.base import Base, HasId, HasTimestamps, enum_check
+
+
+class Department(HasId, HasTimestamps, Base):
+    __tablename__ = "departments"
+
+    name: Mapped[str] = mapped_column(unique=True)
+    description: Mapped[str | None]
+    notification_email: Mapped[str | None]
+    # users.department_id points back here: this side is added after both tables exist.
+    manager_id: Mapped[UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL", use_alter=True)
+    )
+    auto_close_after: Mapped[timedelta] = mapped_column(server_default=text("'3 days'"))
+    reopen_window: Mapped[timedelta] = mapped_column(server_default=text("'30 days'"))
+
+
+class User(HasId, HasTimestamps, Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        # Stored lower-cased, so the unique index on lower(email) is also the lookup index.
+        CheckConstraint("email = lower(email)", name="email_lower_case"),
+        Index("uq_users_email_lower", func.lower(text("email")), unique=True),
+        enum_check("role", Role),
+        enum_check("status", UserStatus),
+        enum_check("availability", Availability),
+        enum_check("locale", Locale),
+        CheckConstraint("current_load >= 0", name="current_load_not_negative"),
+    )
+
+    email: Mapped[str]
+    password_hash: Mapped[str]
+    name: Mapped[str]
+    role: Mapped[Role] = mapped_column(default=Role.USER, server_default=Role.USER.value)
+    department_id: Mapped[UUID | None] = mapped_column(
+        ForeignKey("departments.id", ondelete="SET NULL"), index=True
+    )
+    skills: Mapped[list[str]] = mapped_column(default=list, server_default=text("'{}'"))
+    status: Mapped[UserStatus] = mapped_column(
+        default=UserStatus.ACTIVE, server_default=UserStatus.ACTIVE.value
+    )
+    availability: Mapped[Availability] = mapped_column(
+        default=Availability.OFFLINE, server_default=Availability.OFFLINE.value
+    )
+    current_load: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    locale: Mapped[Locale] = mapped_column(default=Locale.EN, server_default=Locale.EN.value)
+    phone: Mapped[str | None]
+    slack_user_id: Mapped[str | None]
+    email_verified_at: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None]

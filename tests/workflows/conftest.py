@@ -1,0 +1,122 @@
+"""Workflow tests run TicketWorkflow on the time-skipping server with a recording read model."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+import pytest
+from temporalio import activity
+from temporalio.client import WorkflowHandle
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from domain.enums import Priority, Role
+from domain.messages import ReadModelBatch, TicketWorkflowInput
+from domain.sla import MetricTargets, PolicyTerms
+from domain.ticket import DepartmentTerms, HistoryEntry, TicketDraft
+from domain.views import TicketView
+from workflows.ticket import READ_MODEL_ACTIVITY, TicketWorkflow
+
+REQUESTER = uuid4()
+AGENT = uuid4()
+MANAGER = uuid4()
+
+POLICY = PolicyTerms(
+    name="Fast",
+    targets={
+        Priority.P1: MetricTargets(
+            first_response=timedelta(minutes=15), resolution=timedelta(hours=4)
+        ),
+        Priority.P3: MetricTargets(first_response=timedelta(hours=4), resolution=timedelta(days=1)),
+    },
+)
+
+
+class RecordedReadModel:
+    """Stands in for the read-model activity and keeps every batch the workflow wrote."""
+
+    def __init__(self) -> None:
+        self.batches: list[ReadModelBatch] = []
+
+    @activity.defn(name=READ_MODEL_ACTIVITY)
+    async def apply(self, batch: ReadModelBatch) -> None:
+        self.batches.append(batch)
+
+    def entries(self, kind: str) -> list[HistoryEntry]:
+        return [e for b in self.batches for e in b.history if e.kind == kind]
+
+
+@pytest.fixture
+def read_model() -> RecordedReadModel:
+    return RecordedReadModel()
+
+
+class Tickets:
+    """Starts tickets on the test's worker; what a test leaves running is ended with it."""
+
+    def __init__(self, env: WorkflowEnvironment, worker: Worker) -> None:
+        self.env = env
+        self.worker = worker
+        self.handles: list[WorkflowHandle[TicketWorkflow, TicketView]] = []
+
+    async def start(
+        self, draft: TicketDraft, continue_as_new_after: int | None = None
+    ) -> WorkflowHandle[TicketWorkflow, TicketView]:
+        handle = await self.env.client.start_workflow(
+            TicketWorkflow.run,
+            TicketWorkflowInput(draft=draft, continue_as_new_after=continue_as_new_after),
+            id=f"ticket-{draft.number}",
+            task_queue=self.worker.task_queue,
+        )
+        self.handles.append(handle)
+        return handle
+
+    async def end_all(self) -> None:
+        # A ticket left running would hold the shared time-skipping clock for the next test.
+        for handle in self.handles:
+            with contextlib.suppress(RPCError):
+                await handle.terminate("test finished")
+
+
+@pytest.fixture
+async def tickets(
+    time_skipping_env: WorkflowEnvironment, task_queue: str, read_model: RecordedReadModel
+) -> AsyncIterator[Tickets]:
+    async with Worker(
+        time_skipping_env.client,
+        task_queue=task_queue,
+        workflows=[TicketWorkflow],
+        activities=[read_model.apply],
+    ) as worker:
+        started = Tickets(time_skipping_env, worker)
+        yield started
+        await started.end_all()
+
+
+_numbers = iter(range(1, 1_000_000))
+
+
+def make_draft(
+    created_at: datetime,
+    priority: Priority = Priority.P1,
+    policy: PolicyTerms | None = POLICY,
+    auto_close_after: timedelta = timedelta(days=3),
+) -> TicketDraft:
+    return TicketDraft(
+        id=uuid4(),
+        number=next(_numbers),
+        title="Printer on fire",
+        description="Smoke everywhere",
+        requester_id=REQUESTER,
+        requester_role=Role.USER,
+        department=DepartmentTerms(
+            id=uuid4(), name="IT Support", manager_id=MANAGER, auto_close_after=auto_close_after
+        ),
+        priority=priority,
+        policy=policy,
+        created_at=created_at.astimezone(UTC),
+    )

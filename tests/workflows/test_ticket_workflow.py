@@ -1,0 +1,233 @@
+"""TicketWorkflow timers on the time-skipping server: every SLA path, to the virtual second."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from uuid import uuid4
+
+import pytest
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+
+from domain.enums import ClockState, Priority, TicketStatus
+from domain.messages import (
+    AssignInput,
+    CommentInput,
+    ExternalReply,
+    HistoryQuery,
+    ResolveInput,
+    SetPriorityInput,
+    SetStatusInput,
+)
+from domain.ticket import HistoryEntry
+from domain.views import SlaView, TicketView
+from tests.workflows.conftest import AGENT, REQUESTER, RecordedReadModel, Tickets, make_draft
+from workflows.ticket import TicketWorkflow
+
+TOLERANCE = timedelta(seconds=1)
+
+
+async def sla(handle: WorkflowHandle[TicketWorkflow, TicketView]) -> SlaView:
+    return await handle.query(TicketWorkflow.sla)
+
+
+async def test_first_response_breach_at_the_exact_virtual_second(
+    time_skipping_env: WorkflowEnvironment, tickets: Tickets, read_model: RecordedReadModel
+) -> None:
+    draft = make_draft(await time_skipping_env.get_current_time())
+    handle = await tickets.start(draft)
+    await handle.execute_update(TicketWorkflow.assign, AssignInput(assignee_id=AGENT))
+    deadline = draft.created_at + timedelta(minutes=15)
+
+    await time_skipping_env.sleep(timedelta(minutes=15) - timedelta(seconds=2))
+    assert not read_model.entries("sla.breached")
+    assert (await sla(handle)).first_response.state is ClockState.AT_RISK  # type: ignore[union-attr]
+
+    await time_skipping_env.sleep(timedelta(seconds=4))
+    breaches = read_model.entries("sla.breached")
+    assert [b.at for b in breaches] == [deadline]
+    written = next(b for b in read_model.batches if b.history and b.history[-1] in breaches)
+    assert deadline <= written.ticket.updated_at < deadline + TOLERANCE
+    notes = [n for b in read_model.batches for n in b.notifications if n.event.startswith("sla_b")]
+    assert len(notes) == 1 and notes[0].urgent
+    assert {r.user_id for r in notes[0].recipients} >= {AGENT}
+    assert (await sla(handle)).first_response.state is ClockState.BREACHED  # type: ignore[union-attr]
+
+
+async def test_warnings_at_each_fraction(
+    time_skipping_env: WorkflowEnvironment, tickets: Tickets, read_model: RecordedReadModel
+) -> None:
+    draft = make_draft(await time_skipping_env.get_current_time())
+    handle = await tickets.start(draft)
+    await time_skipping_env.sleep(timedelta(minutes=14))
+    warnings = [
+        e for e in read_model.entries("sla.warned") if e.sla and e.sla.metric == "first_response"
+    ]
+    assert [w.sla.fraction for w in warnings if w.sla] == [0.5, 0.75, 0.9]
+    assert [w.at - draft.created_at for w in warnings] == [
+        timedelta(minutes=7.5),
+        timedelta(minutes=11.25),
+        timedelta(minutes=13.5),
+    ]
+    await handle.terminate()
+
+
+async def test_on_hold_pauses_then_resumes_with_the_time_left(
+    time_skipping_env: WorkflowEnvironment, tickets: Tickets, read_model: RecordedReadModel
+) -> None:
+    draft = make_draft(await time_skipping_env.get_current_time())
+    handle = await tickets.start(draft)
+    await time_skipping_env.sleep(timedelta(minutes=5))
+    await handle.execute_update(
+        TicketWorkflow.set_status, SetStatusInput(status=TicketStatus.ON_HOLD)
+    )
+    await time_skipping_env.sleep(timedelta(hours=2))
+    assert not read_model.entries("sla.breached")
+    view = await sla(handle)
+    assert view.first_response is not None and view.first_response.state is ClockState.PAUSED
+
+    resumed = await handle.execute_update(
+        TicketWorkflow.set_status, SetStatusInput(status=TicketStatus.IN_PROGRESS)
+    )
+    first = resumed.sla.first_response
+    assert first is not None and first.target_at is not None
+    assert first.elapsed <= timedelta(minutes=5, seconds=1)
+    await time_skipping_env.sleep(timedelta(minutes=11))
+    breach = read_model.entries("sla.breached")
+    assert [b.at for b in breach] == [first.target_at]
+
+
+async def test_priority_change_retargets_the_running_clocks(
+    time_skipping_env: WorkflowEnvironment, tickets: Tickets, read_model: RecordedReadModel
+) -> None:
+    draft = make_draft(await time_skipping_env.get_current_time(), priority=Priority.P3)
+    handle = await tickets.start(draft)
+    await time_skipping_env.sleep(timedelta(minutes=10))
+    view = await handle.execute_update(
+        TicketWorkflow.set_priority, SetPriorityInput(priority=Priority.P1)
+    )
+    first = view.sla.first_response
+    assert first is not None and first.target_at == draft.created_at + timedelta(minutes=15)
+    assert read_model.entries("sla.retargeted")
+    await time_skipping_env.sleep(timedelta(minutes=6))
+    assert [b.at for b in read_model.entries("sla.breached")] == [first.target_at]
+
+
+async def test_agent_reply_meets_the_first_response(
+    time_skipping_env: WorkflowEnvironment, tickets: Tickets, read_model: RecordedReadModel
+) -> None:
+    draft = make_draft(await time_skipping_env.get_current_time())
+    handle = await tickets.start(draft)
+    view = await handle.execute_update(
+        TicketWorkflow.comment, CommentInput(author_id=AGENT, body="On my way")
+    )
+    assert view.first_response_at is not None
+    await time_skipping_env.sleep(timedelta(hours=1))
+    assert (await sla(handle)).first_response.state is ClockState.MET  # type: ignore[union-attr]
+    assert not [
+        e for e in read_model.entries("sla.breached") if e.sla and e.sla.metric == "first_response"
+    ]
+
+
+async def test_resolved_ticket_auto_closes_after_the_department_delay(
+    time_skipping_env: WorkflowEnvironment, tickets: Tickets, read_model: RecordedReadModel
+) -> None:
+    draft = make_draft(
+        await time_skipping_env.get_current_time(), auto_close_after=timedelta(days=1)
+    )
+    handle = await tickets.start(draft)
+    resolved = await handle.execute_update(
+        TicketWorkflow.resolve, ResolveInput(solution="Replaced the fuser", actor_id=AGENT)
+    )
+    await time_skipping_env.sleep(timedelta(days=1, seconds=1))
+    ticket = await handle.query(TicketWorkflow.ticket)
+    assert ticket.status is TicketStatus.CLOSED and ticket.closed_for_inactivity
+    assert ticket.closed_at is not None and resolved.resolved_at is not None
+    assert ticket.closed_at - resolved.resolved_at < timedelta(days=1) + TOLERANCE
+
+
+async def test_requester_reply_reopens_and_starts_a_new_resolution_cycle(
+    time_skipping_env: WorkflowEnvironment, tickets: Tickets, read_model: RecordedReadModel
+) -> None:
+    draft = make_draft(
+        await time_skipping_env.get_current_time(), auto_close_after=timedelta(days=1)
+    )
+    handle = await tickets.start(draft)
+    await handle.execute_update(TicketWorkflow.resolve, ResolveInput(actor_id=AGENT))
+    await time_skipping_env.sleep(timedelta(hours=20))
+    await handle.signal(
+        TicketWorkflow.external_reply, ExternalReply(author_id=REQUESTER, body="Still broken")
+    )
+    await time_skipping_env.sleep(timedelta(days=2))
+    ticket = await handle.query(TicketWorkflow.ticket)
+    assert ticket.status is TicketStatus.REOPENED and not ticket.closed_for_inactivity
+    resolution = ticket.sla.resolution
+    assert resolution is not None and resolution.cycle == 2
+    applied = [
+        e for e in read_model.entries("sla.applied") if e.sla and e.sla.metric == "resolution"
+    ]
+    assert [e.sla.cycle for e in applied if e.sla] == [1, 2]
+
+
+async def test_continue_as_new_keeps_state_and_running_clocks(
+    time_skipping_env: WorkflowEnvironment, tickets: Tickets, read_model: RecordedReadModel
+) -> None:
+    draft = make_draft(await time_skipping_env.get_current_time())
+    handle = await tickets.start(draft, continue_as_new_after=25)
+    first_run = (await handle.describe()).run_id
+    before = await sla(handle)
+    for n in range(6):
+        await handle.execute_update(
+            TicketWorkflow.comment,
+            CommentInput(author_id=REQUESTER, author_role="user", body=f"ping {n}"),
+        )
+    await time_skipping_env.sleep(timedelta(seconds=1))
+    assert (await handle.describe()).run_id != first_run
+    after = await sla(handle)
+    assert after.resolution == before.resolution or (
+        after.resolution is not None
+        and before.resolution is not None
+        and after.resolution.target_at == before.resolution.target_at
+    )
+    history = await handle.query(TicketWorkflow.history, HistoryQuery())
+    assert [e.kind for e in history].count("commented") == 6
+    await time_skipping_env.sleep(timedelta(minutes=15))
+    assert [b.at for b in read_model.entries("sla.breached")][:1] == [
+        draft.created_at + timedelta(minutes=15)
+    ]
+
+
+async def test_illegal_transition_is_rejected_before_history(
+    time_skipping_env: WorkflowEnvironment, tickets: Tickets
+) -> None:
+    draft = make_draft(await time_skipping_env.get_current_time())
+    handle = await tickets.start(draft)
+    with pytest.raises(WorkflowUpdateFailedError) as raised:
+        await handle.execute_update(
+            TicketWorkflow.set_status, SetStatusInput(status=TicketStatus.REOPENED)
+        )
+    cause = raised.value.cause
+    assert isinstance(cause, ApplicationError) and cause.type == "illegal_transition"
+    assert cause.details[0] == {"allowed": ["closed", "in_progress", "on_hold", "resolved"]}
+    events = [e async for e in handle.fetch_history_events()]
+    assert not any(
+        e.HasField("workflow_execution_update_accepted_event_attributes") for e in events
+    )
+
+
+async def test_private_notes_stay_out_of_the_public_history(
+    time_skipping_env: WorkflowEnvironment, tickets: Tickets
+) -> None:
+    draft = make_draft(await time_skipping_env.get_current_time())
+    handle = await tickets.start(draft)
+    await handle.execute_update(
+        TicketWorkflow.comment,
+        CommentInput(author_id=AGENT, body="secret", private=True, comment_id=uuid4()),
+    )
+    public: list[HistoryEntry] = await handle.query(
+        TicketWorkflow.history, HistoryQuery(include_private=False)
+    )
+    everything: list[HistoryEntry] = await handle.query(TicketWorkflow.history, HistoryQuery())
+    assert any(not e.public for e in everything)
+    assert all(e.public for e in public)
