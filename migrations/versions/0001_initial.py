@@ -197,8 +197,6 @@ def _create_tickets() -> None:
         sa.Column("updated_at", TZ, server_default=sa.func.now(), nullable=False),
         _pk("tickets"),
         sa.UniqueConstraint("number", name=op.f("uq_tickets_number")),
-        _fk("tickets", "requester_id", "users"),
-        _fk("tickets", "assignee_id", "users"),
         _fk("tickets", "department_id", "departments"),
         _one_of("tickets", "priority", ("P1", "P2", "P3", "P4")),
         _one_of("tickets", "urgency", ("critical", "high", "normal", "low")),
@@ -249,7 +247,6 @@ def _create_tickets() -> None:
         *_timestamps(),
         _pk("ticket_comments"),
         _fk("ticket_comments", "ticket_id", "tickets", ondelete="CASCADE"),
-        _fk("ticket_comments", "author_id", "users"),
     )
     _index("ticket_comments", "ticket_id", "created_at")
 
@@ -342,7 +339,6 @@ def _create_activity() -> None:
         sa.Column("after", JSONB()),
         sa.Column("occurred_at", TZ, server_default=sa.func.now(), nullable=False),
         _pk("audit_logs"),
-        _fk("audit_logs", "user_id", "users", ondelete="SET NULL"),
         _one_of("audit_logs", "action", ("CREATE", "UPDATE", "DELETE")),
     )
     _index("audit_logs", "entity", "entity_id", "occurred_at")

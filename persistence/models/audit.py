@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ForeignKey, Index, func
+from sqlalchemy import Index, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from persistence.models.base import Base, HasId, enum_check
@@ -20,9 +20,8 @@ class AuditLog(HasId, Base):
         Index(None, "entity", "entity_id", "occurred_at"),
     )
 
-    user_id: Mapped[UUID | None] = mapped_column(  # None: the system did it
-        ForeignKey("users.id", ondelete="SET NULL")
-    )
+    # None: the system did it. No foreign key: ticket audit rows come from workflow state.
+    user_id: Mapped[UUID | None]
     action: Mapped[AuditAction]
     entity: Mapped[str]
     entity_id: Mapped[UUID]

@@ -35,8 +35,10 @@ class Ticket(HasId, HasTimestamps, Base):
     number: Mapped[int] = mapped_column(BigInteger, unique=True)
     title: Mapped[str]
     description: Mapped[str]
-    requester_id: Mapped[UUID] = mapped_column(ForeignKey("users.id"), index=True)
-    assignee_id: Mapped[UUID | None] = mapped_column(ForeignKey("users.id"), index=True)
+    # People columns written from workflow state carry no foreign key: the workflow is the
+    # source of truth, and a read-model write must never be blocked by a row it cannot see.
+    requester_id: Mapped[UUID] = mapped_column(index=True)
+    assignee_id: Mapped[UUID | None] = mapped_column(index=True)
     department_id: Mapped[UUID] = mapped_column(ForeignKey("departments.id"), index=True)
     category: Mapped[str] = mapped_column(server_default="general")
     subcategory: Mapped[str | None]
@@ -85,7 +87,7 @@ class TicketComment(HasId, HasTimestamps, Base):
     __table_args__ = (Index(None, "ticket_id", "created_at"),)
 
     ticket_id: Mapped[UUID] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
-    author_id: Mapped[UUID] = mapped_column(ForeignKey("users.id"))
+    author_id: Mapped[UUID]  # no foreign key, as for tickets.requester_id
     body: Mapped[str]
     private: Mapped[bool] = mapped_column(default=False, server_default=false())
     mentions: Mapped[list[UUID]] = mapped_column(default=list, server_default=text("'{}'"))

@@ -1,0 +1,61 @@
+"""Replays recorded ticket histories against the current workflow code.
+
+Ops run this before shipping: a history that no longer replays means the new code would
+break tickets already running. Histories come from files exported with
+`temporal workflow show --output json` (or `WorkflowHistory.to_json`) or from a server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from temporalio.client import Client, WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer, WorkflowReplayResult
+
+from workflows.ticket import TicketWorkflow
+
+
+@dataclass(frozen=True)
+class ReplayOutcome:
+    workflow_id: str
+    error: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def replayer() -> Replayer:
+    return Replayer(workflows=[TicketWorkflow], data_converter=pydantic_data_converter)
+
+
+def load_history(path: Path) -> WorkflowHistory:
+    """A history file; the workflow id is the file's stem (e.g. `ticket-42.json`)."""
+    return WorkflowHistory.from_json(path.stem, path.read_text())
+
+
+def _outcome(result: WorkflowReplayResult) -> ReplayOutcome:
+    error = None if result.replay_failure is None else repr(result.replay_failure)
+    return ReplayOutcome(result.history.workflow_id, error)
+
+
+async def _replay(histories: AsyncIterator[WorkflowHistory]) -> list[ReplayOutcome]:
+    async with replayer().workflow_replay_iterator(histories) as results:
+        return [_outcome(result) async for result in results]
+
+
+async def _each(histories: Iterable[WorkflowHistory]) -> AsyncIterator[WorkflowHistory]:
+    for history in histories:
+        yield history
+
+
+async def replay_files(paths: Iterable[Path]) -> list[ReplayOutcome]:
+    return await _replay(_each(load_history(path) for path in paths))
+
+
+async def replay_from_server(client: Client, query: str) -> list[ReplayOutcome]:
+    """Replay every workflow the visibility `query` finds (e.g. `WorkflowType='TicketWorkflow'`)."""
+    return await _replay(client.list_workflows(query).map_histories())
