@@ -56,6 +56,11 @@ async def replay_files(paths: Iterable[Path]) -> list[ReplayOutcome]:
     return await _replay(_each(load_history(path) for path in paths))
 
 
+async def replay_histories_from_json(items: Iterable[tuple[str, str]]) -> list[ReplayOutcome]:
+    """Replay `(workflow_id, history JSON)` pairs."""
+    return await _replay(_each(WorkflowHistory.from_json(wid, text) for wid, text in items))
+
+
 async def replay_from_server(client: Client, query: str) -> list[ReplayOutcome]:
     """Replay every workflow the visibility `query` finds (e.g. `WorkflowType='TicketWorkflow'`)."""
     return await _replay(client.list_workflows(query).map_histories())

@@ -1,0 +1,202 @@
+"""The real worker on the dev server, writing the real read model: a whole ticket lifecycle.
+
+Set TICKETFLOW_RECORD_HISTORY=<name> to save the lifecycle's history into the replay corpus
+as tests/workflows/histories/<name>.json, as is done whenever the workflow changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from domain.enums import Priority, Role, TicketStatus
+from domain.messages import (
+    AssignInput,
+    CommentInput,
+    ExternalReply,
+    ResolveInput,
+    SetPriorityInput,
+    SetStatusInput,
+    TicketWorkflowInput,
+)
+from domain.sla import MetricTargets, PolicyTerms
+from domain.ticket import DepartmentTerms, TicketDraft
+from domain.views import TicketView
+from persistence.models import AuditLog, Notification, SlaHistory, Ticket, TicketComment
+from persistence.repositories import tickets as ticket_rows
+from tests.persistence.factories import Desk
+from ticketflow.settings import Settings
+from workers.main import build_worker
+from workflows.replay import replay_histories_from_json
+from workflows.search_attributes import TICKET_SLA_STATE
+from workflows.ticket import TicketWorkflow
+
+HISTORIES = Path(__file__).parents[1] / "workflows" / "histories"
+FAST = PolicyTerms(
+    name="Seconds",
+    targets={
+        Priority.P1: MetricTargets(
+            first_response=timedelta(seconds=2), resolution=timedelta(minutes=5)
+        ),
+        Priority.P2: MetricTargets(
+            first_response=timedelta(minutes=1), resolution=timedelta(minutes=10)
+        ),
+    },
+)
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.1)
+
+
+async def open_desk(sessions: async_sessionmaker[AsyncSession]) -> Desk:
+    async with sessions.begin() as session:
+        return await Desk.create(session)
+
+
+async def draft_for(
+    sessions: async_sessionmaker[AsyncSession], desk: Desk, auto_close: timedelta
+) -> TicketDraft:
+    async with sessions.begin() as session:
+        number = await ticket_rows.reserve_number(session)
+    return TicketDraft(
+        id=uuid4(),
+        number=number,
+        title="VPN drops every ten minutes",
+        description="Since this morning",
+        requester_id=desk.requester.id,
+        requester_role=Role.USER,
+        department=DepartmentTerms(
+            id=desk.department.id,
+            name=desk.department.name,
+            manager_id=desk.manager.id,
+            auto_close_after=auto_close,
+        ),
+        priority=Priority.P1,
+        policy=FAST,
+        created_at=datetime.now(UTC),
+    )
+
+
+async def count(sessions: async_sessionmaker[AsyncSession], stmt: object) -> int:
+    async with sessions() as session:
+        return len((await session.execute(stmt)).all())  # type: ignore[call-overload]
+
+
+@pytest.fixture
+def settings(task_queue: str) -> Settings:
+    return Settings(task_queue=task_queue)
+
+
+async def test_whole_lifecycle_lands_in_the_read_model(
+    dev_env: WorkflowEnvironment,
+    session_factory: async_sessionmaker[AsyncSession],
+    settings: Settings,
+) -> None:
+    desk = await open_desk(session_factory)
+    draft = await draft_for(session_factory, desk, auto_close=timedelta(seconds=3))
+    client = dev_env.client
+    async with build_worker(client, session_factory, settings):
+        handle: WorkflowHandle[TicketWorkflow, TicketView] = await client.start_workflow(
+            TicketWorkflow.run,
+            TicketWorkflowInput(draft=draft),
+            id=f"ticket-{draft.number}",
+            task_queue=settings.task_queue,
+        )
+
+        # nobody answers for two seconds: the first-response SLA breaches and escalates
+        breach_q = select(SlaHistory).where(
+            SlaHistory.ticket_id == draft.id, SlaHistory.event == "breached"
+        )
+        await eventually(lambda: _exists(session_factory, breach_q))
+        async with session_factory() as session:
+            breach = (await session.execute(breach_q)).scalar_one()
+        deadline = draft.created_at + timedelta(seconds=2)
+        assert breach.occurred_at == deadline
+        assert timedelta(0) <= breach.recorded_at - deadline < timedelta(seconds=1)
+        escalated = select(Notification).where(
+            Notification.ticket_id == draft.id, Notification.event.startswith("sla_breached")
+        )
+        assert await count(session_factory, escalated) == 1  # the manager; no assignee yet
+        described = await handle.describe()
+        assert described.typed_search_attributes.get(TICKET_SLA_STATE) == "breached"
+
+        agent = desk.agent.id
+        await handle.execute_update(TicketWorkflow.assign, AssignInput(assignee_id=agent))
+        await handle.execute_update(
+            TicketWorkflow.comment, CommentInput(author_id=agent, body="Looking into it")
+        )
+        await handle.execute_update(
+            TicketWorkflow.comment,
+            CommentInput(author_id=agent, body="Checked the logs", private=True),
+        )
+        await handle.execute_update(
+            TicketWorkflow.set_status, SetStatusInput(status=TicketStatus.ON_HOLD, actor_id=agent)
+        )
+        await handle.signal(
+            TicketWorkflow.external_reply,
+            ExternalReply(author_id=desk.requester.id, body="Here is the log you asked for"),
+        )
+        await handle.execute_update(
+            TicketWorkflow.set_priority, SetPriorityInput(priority=Priority.P2, actor_id=agent)
+        )
+        await handle.execute_update(
+            TicketWorkflow.resolve, ResolveInput(solution="New VPN profile", actor_id=agent)
+        )
+        await handle.signal(
+            TicketWorkflow.external_reply,
+            ExternalReply(author_id=desk.requester.id, body="Dropped again"),
+        )
+        await handle.execute_update(
+            TicketWorkflow.resolve, ResolveInput(solution="Replaced the router", actor_id=agent)
+        )
+
+        # the requester stays silent: the ticket closes itself after the department's delay
+        closed_q = select(Ticket).where(Ticket.id == draft.id, Ticket.status == "closed")
+        await eventually(lambda: _exists(session_factory, closed_q), timeout=15)
+        async with session_factory() as session:
+            row = (await session.execute(closed_q)).scalar_one()
+            comments = (
+                (
+                    await session.execute(
+                        select(TicketComment).where(TicketComment.ticket_id == draft.id)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            audit = (
+                (await session.execute(select(AuditLog).where(AuditLog.entity_id == draft.id)))
+                .scalars()
+                .all()
+            )
+        assert row.closed_for_inactivity and row.assignee_id == agent
+        assert row.priority == "P2" and row.first_response_at is not None
+        assert len(comments) == 4 and sum(c.private for c in comments) == 1
+        kinds = [a.after["kind"] for a in audit if a.after]
+        assert kinds.count("reopened") == 1 and kinds.count("resolved") == 2
+        assert kinds[-1] == "closed"
+
+        history = await handle.fetch_history()
+    outcomes = await replay_histories_from_json([(history.workflow_id, history.to_json())])
+    assert all(o.ok for o in outcomes), outcomes
+    if name := os.environ.get("TICKETFLOW_RECORD_HISTORY"):
+        (HISTORIES / f"{name}.json").write_text(history.to_json())
+
+
+async def _exists(sessions: async_sessionmaker[AsyncSession], stmt: object) -> bool:
+    return await count(sessions, stmt) > 0

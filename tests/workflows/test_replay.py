@@ -1,0 +1,42 @@
+"""Every recorded ticket history must replay on the current workflow code."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from temporalio import workflow
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from domain.messages import TicketWorkflowInput
+from workflows.replay import load_history, replay_files
+
+HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+
+
+def test_the_corpus_is_not_empty() -> None:
+    assert HISTORIES, "record one with TICKETFLOW_RECORD_HISTORY=<name> pytest tests/workers"
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_history_replays_on_current_code(path: Path) -> None:
+    [outcome] = await replay_files([path])
+    assert outcome.ok, outcome.error
+
+
+@workflow.defn(name="TicketWorkflow", sandboxed=False)
+class DriftedTicketWorkflow:
+    """A rewrite that forgot to write the read model first: it must not pass replay."""
+
+    @workflow.run
+    async def run(self, input: TicketWorkflowInput) -> None:
+        await workflow.sleep(timedelta(hours=1))
+
+
+@pytest.mark.parametrize("path", HISTORIES[:1], ids=[p.stem for p in HISTORIES[:1]])
+async def test_replay_catches_a_changed_command_sequence(path: Path) -> None:
+    replayer = Replayer(workflows=[DriftedTicketWorkflow], data_converter=pydantic_data_converter)
+    with pytest.raises(workflow.NondeterminismError):
+        await replayer.replay_workflow(load_history(path))
