@@ -50,8 +50,7 @@ def at(minutes: float) -> datetime:
 
 
 def reply(author: object, *, private: bool = False) -> CommentRecord:
-    return CommentRecord(id=uuid4(), author_id=author, body="hello", private=private,
-                         created_at=T0)
+    return CommentRecord(id=uuid4(), author_id=author, body="hello", private=private, created_at=T0)
 
 
 def test_opening_starts_first_response_and_resolution_clocks() -> None:
