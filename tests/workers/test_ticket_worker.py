@@ -57,7 +57,7 @@ FAST = PolicyTerms(
 
 async def eventually(check: Callable[[], Awaitable[bool]], within: float = 10.0) -> None:
     async with asyncio.timeout(within):
-        while not await check():
+        while not await check():  # noqa: ASYNC110 - polling another process's writes
             await asyncio.sleep(0.1)
 
 
