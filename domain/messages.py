@@ -95,7 +95,6 @@ class TicketWorkflowInput(BaseModel):
     draft: TicketDraft | None = None
     state: TicketState | None = None
     history: list[HistoryEntry] = Field(default_factory=list)
-    pending: ReadModelBatch | None = None
     continue_as_new_after: int | None = Field(
         None, description="Continue as new past this many history events (tests and tuning)."
     )

@@ -65,11 +65,9 @@ class TicketWorkflow:
         if input.state is not None:
             self._state = input.state
             self._history = list(input.history)
-            self._carried = input.pending
         elif input.draft is not None:
             self._state, effects = open_ticket(input.draft)
             self._history = []
-            self._carried = None
             self._absorb(effects)
         else:
             raise ApplicationError("a ticket needs a draft or a state", non_retryable=True)
@@ -78,8 +76,6 @@ class TicketWorkflow:
 
     @workflow.run
     async def run(self, input: TicketWorkflowInput) -> TicketView:
-        if self._carried is not None:
-            await self._write_read_model(self._carried)
         await self._flush()
         while True:
             if self._ops().finished():
