@@ -23,11 +23,31 @@ T = TypeVar("T")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 
+_INT64 = range(-(2**63), 2**63)
+
+
+def _strict(kind: type, convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Accept only the JSON type the encoder wrote; a forged cursor is bad input, not a crash."""
+
+    def decode(value: Any) -> Any:
+        if type(value) is not kind:
+            raise TypeError(f"expected {kind.__name__}")
+        return convert(value)
+
+    return decode
+
+
+def _bigint(value: int) -> int:
+    if value not in _INT64:
+        raise ValueError("out of range")
+    return value
+
+
 _DECODERS: dict[type, Callable[[Any], Any]] = {
-    datetime: datetime.fromisoformat,
-    UUID: UUID,
-    int: int,
-    str: str,
+    datetime: _strict(str, datetime.fromisoformat),
+    UUID: _strict(str, UUID),
+    int: _strict(int, _bigint),
+    str: _strict(str, str),
 }
 
 
@@ -69,7 +89,7 @@ class Keyset:
             return [
                 _decoder(column)(value) for column, value in zip(self.columns, values, strict=True)
             ]
-        except (ValueError, TypeError, binascii.Error) as error:
+        except (ValueError, TypeError, OverflowError, binascii.Error) as error:
             raise InvalidInput("invalid cursor") from error
 
 

@@ -1,0 +1,1 @@
+"""The HTTP façade: turns requests into read-model reads and ticket-workflow messages."""

@@ -1,0 +1,86 @@
+"""The FastAPI application: one factory, resources injected or built from settings."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from temporalio.client import Client
+
+from api.errors import PROBLEM_JSON, install_error_handlers
+from api.middleware import BodyLimitMiddleware, Metrics, MetricsMiddleware
+from api.ratelimit import RateLimiter
+from api.routes import api_router, ops_router
+from persistence.db import create_engine, session_factory
+from ticketflow.settings import Settings
+from ticketflow.temporal import connect_temporal
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+@dataclass
+class Resources:
+    """What every request needs: the database and the Temporal client."""
+
+    engine: AsyncEngine
+    session_factory: async_sessionmaker[AsyncSession]
+    temporal: Client
+
+
+async def build_resources(settings: Settings) -> Resources:
+    if not settings.database_url:
+        raise RuntimeError("DATABASE_URL is not set")
+    engine = create_engine(settings.database_url)
+    try:
+        temporal = await connect_temporal(settings.temporal_address, settings.temporal_namespace)
+    except BaseException:
+        await engine.dispose()
+        raise
+    return Resources(engine=engine, session_factory=session_factory(engine), temporal=temporal)
+
+
+def create_app(settings: Settings, resources: Resources | None = None) -> FastAPI:
+    """The API; without `resources` it connects on startup and disconnects on shutdown."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if resources is not None:
+            yield
+            return
+        built = await build_resources(settings)
+        app.state.resources = built
+        try:
+            yield
+        finally:
+            await asyncio.shield(built.engine.dispose())
+
+    app = FastAPI(
+        title="ticketflow",
+        version="1.0.0",
+        summary="A helpdesk where every ticket is a durable Temporal workflow.",
+        description=(
+            "Errors are RFC 9457 `application/problem+json`. Lists are keyset-paginated "
+            "(`limit`, `cursor`, `next_cursor`). Durations are ISO 8601. Log in with the "
+            "**Authorize** button (e-mail as username)."
+        ),
+        lifespan=lifespan,
+        swagger_ui_parameters={"persistAuthorization": True},
+        responses={422: {"description": "Invalid input", "content": {PROBLEM_JSON: {}}}},
+    )
+    app.state.settings = settings
+    app.state.resources = resources
+    app.state.rate_limiter = RateLimiter()
+    app.state.metrics = Metrics()
+    install_error_handlers(app)
+    app.include_router(ops_router)
+    app.include_router(api_router)
+    app.add_middleware(BodyLimitMiddleware, limit=MAX_BODY_BYTES)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics, router=app.router)
+    return app

@@ -1,0 +1,97 @@
+"""Named dependencies, after full-stack-fastapi-template's `api/deps.py`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client
+
+from api.app_state import resources_of
+from api.errors import ApiError, UnauthorizedError
+from api.middleware import Metrics
+from api.paths import API_PREFIX
+from api.ratelimit import RateLimiter
+from api.security import InvalidTokenError, TokenType, decode_token
+from domain.enums import Role, UserStatus
+from persistence.models import User
+from persistence.repositories import users as users_repo
+from ticketflow.settings import Settings
+
+oauth2_scheme = OAuth2PasswordBearer(
+    tokenUrl=f"{API_PREFIX}/auth/login",
+    description="Log in with your e-mail as the username.",
+    auto_error=False,
+)
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One session per request; routes commit what they change."""
+    async with resources_of(request).session_factory() as session:
+        yield session
+
+
+def get_temporal(request: Request) -> Client:
+    return resources_of(request).temporal
+
+
+def get_rate_limiter(request: Request) -> RateLimiter:
+    limiter: RateLimiter = request.app.state.rate_limiter
+    return limiter
+
+
+def get_metrics(request: Request) -> Metrics:
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+TemporalDep = Annotated[Client, Depends(get_temporal)]
+RateLimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+TokenDep = Annotated[str | None, Depends(oauth2_scheme)]
+
+
+async def get_current_user(session: SessionDep, settings: SettingsDep, token: TokenDep) -> User:
+    """The caller, from a valid access token of an active account."""
+    if not token:
+        raise UnauthorizedError()
+    try:
+        claims = decode_token(settings.jwt_secret.get_secret_value(), token, TokenType.ACCESS)
+    except InvalidTokenError as exc:
+        raise UnauthorizedError("invalid or expired access token") from exc
+    user = await users_repo.get(session, claims.subject)
+    if user is None or user.deleted_at is not None:
+        raise UnauthorizedError("this account no longer exists")
+    if user.status is UserStatus.INACTIVE:
+        raise UnauthorizedError("this account is disabled")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def require_roles(*roles: Role) -> Callable[[User], Coroutine[Any, Any, User]]:
+    """A dependency letting only `roles` through (403 for anyone else)."""
+    allowed = frozenset(roles)
+
+    async def guard(user: CurrentUser) -> User:
+        if user.role not in allowed:
+            names = " or ".join(sorted(r.value for r in allowed))
+            raise ApiError(403, f"this needs the {names} role", code="forbidden")
+        return user
+
+    return guard
+
+
+AgentUser = Annotated[User, Depends(require_roles(Role.AGENT, Role.ADMIN))]
+AdminUser = Annotated[User, Depends(require_roles(Role.ADMIN))]

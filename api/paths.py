@@ -1,0 +1,3 @@
+"""Where the versioned API lives."""
+
+API_PREFIX = "/api/v1"

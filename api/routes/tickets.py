@@ -1,0 +1,286 @@
+"""`/tickets`: open, list, read and work tickets; every change is a workflow update."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID, uuid4
+
+from fastapi import APIRouter, Header, Path, Query, Response, status
+
+from api.deps import AgentUser, CurrentUser, MetricsDep, SessionDep, SettingsDep, TemporalDep
+from api.paths import API_PREFIX
+from api.schemas.common import DEFAULT_LIMIT, PROBLEM_RESPONSES, Limit, Page
+from api.schemas.tickets import (
+    AssignRequest,
+    CommentCreate,
+    CommentCreated,
+    CommentOut,
+    PriorityChange,
+    RateRequest,
+    ResolveRequest,
+    StatusChange,
+    TicketCreate,
+)
+from api.services import access
+from api.services import tickets as service
+from domain.enums import ClockState, Priority, TicketStatus
+from domain.errors import Forbidden
+from domain.messages import (
+    AssignInput,
+    CloseInput,
+    CommentInput,
+    RateInput,
+    ReopenInput,
+    ResolveInput,
+    SetPriorityInput,
+    SetStatusInput,
+)
+from domain.ticket import HistoryEntry
+from domain.views import SlaView, TicketView
+from persistence.repositories import tickets as tickets_repo
+
+router = APIRouter(prefix=f"{API_PREFIX}/tickets", tags=["tickets"], responses=PROBLEM_RESPONSES)
+
+TicketPath = Annotated[str, Path(description="the ticket's number or UUID", max_length=64)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="repeat a creation safely: the same key gives back the same ticket (200)",
+    ),
+]
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Open a ticket [Auth]",
+    responses={200: {"model": TicketView, "description": "replayed: same Idempotency-Key"}},
+)
+async def create_ticket(
+    body: TicketCreate,
+    caller: CurrentUser,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    metrics: MetricsDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> TicketView:
+    opened = await service.open_new_ticket(
+        session, temporal, settings, caller, body, idempotency_key
+    )
+    if opened.created:
+        metrics.tickets_created.labels(opened.ticket.priority, opened.ticket.source).inc()
+    else:
+        response.status_code = status.HTTP_200_OK
+    return opened.ticket
+
+
+@router.get("", summary="List the tickets you may see [Auth]")
+async def list_tickets(
+    caller: CurrentUser,
+    session: SessionDep,
+    status_: Annotated[TicketStatus | None, Query(alias="status")] = None,
+    priority: Priority | None = None,
+    assignee_id: UUID | None = None,
+    department_id: UUID | None = None,
+    requester_id: UUID | None = None,
+    sla_state: ClockState | None = None,
+    limit: Annotated[Limit, Query()] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> Page[TicketView]:
+    filters = tickets_repo.TicketFilters(
+        status=status_,
+        priority=priority,
+        assignee_id=assignee_id,
+        department_id=department_id,
+        requester_id=requester_id,
+        sla_state=sla_state,
+    )
+    page = await tickets_repo.list_tickets(
+        session, access.ticket_scope(caller), filters, limit=limit, cursor=cursor
+    )
+    now = service.utcnow()
+    items = [service.view_from_row(row, now) for row in page.items]
+    return Page(items=items, next_cursor=page.next_cursor)
+
+
+@router.get("/{ticket}", summary="A ticket [Auth]")
+async def get_ticket(
+    ticket: TicketPath, caller: CurrentUser, session: SessionDep, temporal: TemporalDep
+) -> TicketView:
+    return (await service.find_ticket(session, temporal, caller, ticket)).view
+
+
+@router.patch("/{ticket}/status", summary="Move a ticket to another status [Auth]")
+async def set_status(
+    ticket: TicketPath,
+    body: StatusChange,
+    caller: CurrentUser,
+    session: SessionDep,
+    temporal: TemporalDep,
+) -> TicketView:
+    access.check_status_allowed(caller, body.status)
+    found = await service.find_ticket(session, temporal, caller, ticket)
+    payload = SetStatusInput(status=body.status, note=body.note, actor_id=caller.id)
+    return await service.update_ticket(temporal, found, "set_status", payload, update_id=None)
+
+
+@router.patch("/{ticket}/assign", summary="Assign a ticket to an agent [Agent]")
+async def assign(
+    ticket: TicketPath,
+    body: AssignRequest,
+    caller: AgentUser,
+    session: SessionDep,
+    temporal: TemporalDep,
+) -> TicketView:
+    found = await service.find_ticket(session, temporal, caller, ticket)
+    if body.assignee_id is not None:
+        await service.check_assignee(session, body.assignee_id)
+    payload = AssignInput(assignee_id=body.assignee_id, actor_id=caller.id)
+    return await service.update_ticket(temporal, found, "assign", payload, update_id=None)
+
+
+@router.patch("/{ticket}/priority", summary="Change a ticket's priority [Agent]")
+async def set_priority(
+    ticket: TicketPath,
+    body: PriorityChange,
+    caller: CurrentUser,
+    session: SessionDep,
+    temporal: TemporalDep,
+) -> TicketView:
+    found = await service.find_ticket(session, temporal, caller, ticket)
+    access.check_staff(caller, "change a ticket's priority")
+    payload = SetPriorityInput(priority=body.priority, actor_id=caller.id)
+    return await service.update_ticket(temporal, found, "set_priority", payload, update_id=None)
+
+
+@router.patch("/{ticket}/close", summary="Close a ticket [Auth]")
+async def close(
+    ticket: TicketPath, caller: CurrentUser, session: SessionDep, temporal: TemporalDep
+) -> TicketView:
+    found = await service.find_ticket(session, temporal, caller, ticket)
+    payload = CloseInput(actor_id=caller.id)
+    return await service.update_ticket(temporal, found, "close", payload, update_id=None)
+
+
+@router.post("/{ticket}/resolve", summary="Resolve a ticket, with its solution [Auth]")
+async def resolve(
+    ticket: TicketPath,
+    caller: CurrentUser,
+    session: SessionDep,
+    temporal: TemporalDep,
+    body: ResolveRequest | None = None,
+) -> TicketView:
+    found = await service.find_ticket(session, temporal, caller, ticket)
+    payload = ResolveInput(solution=body.solution if body else None, actor_id=caller.id)
+    return await service.update_ticket(temporal, found, "resolve", payload, update_id=None)
+
+
+@router.post("/{ticket}/reopen", summary="Reopen a resolved or recently closed ticket [Auth]")
+async def reopen(
+    ticket: TicketPath, caller: CurrentUser, session: SessionDep, temporal: TemporalDep
+) -> TicketView:
+    found = await service.find_ticket(session, temporal, caller, ticket)
+    payload = ReopenInput(actor_id=caller.id)
+    return await service.update_ticket(temporal, found, "reopen", payload, update_id=None)
+
+
+@router.post(
+    "/{ticket}/comment",
+    status_code=status.HTTP_201_CREATED,
+    summary="Reply, or add a private note (staff) [Auth]",
+)
+async def comment(
+    ticket: TicketPath,
+    body: CommentCreate,
+    caller: CurrentUser,
+    session: SessionDep,
+    temporal: TemporalDep,
+) -> CommentCreated:
+    if body.private and access.is_requester(caller):
+        raise Forbidden("only agents and admins can write private notes")
+    found = await service.find_ticket(session, temporal, caller, ticket)
+    comment_id = uuid4()
+    payload = CommentInput(
+        comment_id=comment_id,
+        author_id=caller.id,
+        author_role=caller.role,
+        body=body.body,
+        private=body.private,
+        mentions=body.mentions,
+        attachments=body.attachments,
+    )
+    view = await service.update_ticket(
+        temporal, found, "comment", payload, update_id=f"comment-{comment_id}"
+    )
+    return CommentCreated(
+        id=comment_id,
+        ticket_id=view.id,
+        author_id=caller.id,
+        body=body.body,
+        private=body.private,
+        mentions=body.mentions,
+        attachments=body.attachments,
+        created_at=view.updated_at,
+        ticket=view,
+    )
+
+
+@router.get("/{ticket}/comments", summary="A ticket's conversation, oldest first [Auth]")
+async def list_comments(
+    ticket: TicketPath,
+    caller: CurrentUser,
+    session: SessionDep,
+    temporal: TemporalDep,
+    limit: Annotated[Limit, Query()] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> Page[CommentOut]:
+    found = await service.find_ticket(session, temporal, caller, ticket)
+    page = await tickets_repo.list_comments(
+        session,
+        found.view.id,
+        include_private=not access.is_requester(caller),
+        limit=limit,
+        cursor=cursor,
+    )
+    items = [CommentOut.model_validate(c) for c in page.items]
+    return Page(items=items, next_cursor=page.next_cursor)
+
+
+@router.post("/{ticket}/rate", summary="Rate the help you got, 1 to 10 [Requester]")
+async def rate(
+    ticket: TicketPath,
+    body: RateRequest,
+    caller: CurrentUser,
+    session: SessionDep,
+    temporal: TemporalDep,
+) -> TicketView:
+    found = await service.find_ticket(session, temporal, caller, ticket)
+    if found.view.requester_id != caller.id:
+        raise Forbidden("only the ticket's requester can rate it")
+    payload = RateInput(score=body.score, feedback=body.feedback, actor_id=caller.id)
+    return await service.update_ticket(temporal, found, "rate", payload, update_id=None)
+
+
+@router.get("/{ticket}/sla", summary="The ticket's SLA clocks, live [Auth]")
+async def get_sla(
+    ticket: TicketPath, caller: CurrentUser, session: SessionDep, temporal: TemporalDep
+) -> SlaView:
+    found = await service.find_ticket(session, temporal, caller, ticket)
+    return await service.query_sla(temporal, found)
+
+
+@router.get("/{ticket}/history", summary="The ticket's timeline, from its workflow [Auth]")
+async def get_history(
+    ticket: TicketPath, caller: CurrentUser, session: SessionDep, temporal: TemporalDep
+) -> list[HistoryEntry]:
+    found = await service.find_ticket(session, temporal, caller, ticket)
+    history = await service.query_history(
+        temporal, found, include_private=not access.is_requester(caller)
+    )
+    return list(history)

@@ -1,0 +1,1 @@
+"""Request and response bodies of the API (pydantic v2); nothing here exposes a secret."""

@@ -1,0 +1,53 @@
+"""Bodies of the `/auth` endpoints."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+
+from api.schemas.common import ApiModel
+from api.schemas.users import Email, Name, Password, UserOut
+
+
+class RegisterRequest(ApiModel):
+    email: Email
+    password: Password
+    name: Name
+
+
+class LoginRequest(ApiModel):
+    email: Email
+    password: SecretStr = Field(max_length=128)
+
+
+class RefreshRequest(ApiModel):
+    refresh_token: str = Field(min_length=1, max_length=4096)
+
+
+class LogoutRequest(ApiModel):
+    """Without a refresh token, every session of the caller ends."""
+
+    refresh_token: str | None = Field(None, min_length=1, max_length=4096)
+
+
+class ChangePasswordRequest(ApiModel):
+    current_password: SecretStr = Field(max_length=128)
+    new_password: Password
+
+
+class ForgotPasswordRequest(ApiModel):
+    email: Email
+
+
+class ResetPasswordRequest(ApiModel):
+    token: str = Field(min_length=16, max_length=256)
+    new_password: Password
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="seconds until the access token expires")
+    user: UserOut

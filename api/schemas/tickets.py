@@ -1,0 +1,90 @@
+"""Tickets, comments and timelines as the API accepts and shows them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.schemas.common import ApiModel
+from domain.enums import Impact, Priority, Source, TicketStatus, Urgency
+from domain.views import TicketView
+
+Title = Annotated[str, Field(min_length=1, max_length=500)]
+Body = Annotated[str, Field(min_length=1, max_length=65_536)]
+Tag = Annotated[str, Field(min_length=1, max_length=64)]
+Label = Annotated[str, Field(min_length=1, max_length=100)]
+Url = Annotated[str, Field(min_length=1, max_length=2048)]
+
+
+class TicketCreate(ApiModel):
+    title: Title
+    description: Body
+    department_id: UUID | None = Field(
+        None, description="defaults to the first department (by name)"
+    )
+    category: Label = "general"
+    subcategory: Label | None = None
+    priority: Priority | None = Field(
+        None, description="when absent, follows from urgency and impact (ITIL matrix)"
+    )
+    urgency: Urgency = Urgency.NORMAL
+    impact: Impact = Impact.MEDIUM
+    source: Source = Source.WEB
+    tags: list[Tag] = Field(default_factory=list, max_length=50)
+    metadata: dict[str, Any] = Field(default_factory=dict, max_length=100)
+    requester_id: UUID | None = Field(
+        None, description="agents and admins may open a ticket on someone's behalf"
+    )
+    assignee_id: UUID | None = Field(None, description="agents and admins only")
+
+
+class StatusChange(ApiModel):
+    status: TicketStatus
+    note: Annotated[str, Field(max_length=65_536)] | None = Field(
+        None, description="for `resolved`: the solution"
+    )
+
+
+class AssignRequest(ApiModel):
+    assignee_id: UUID | None = Field(description="an active agent or admin; null unassigns")
+
+
+class PriorityChange(ApiModel):
+    priority: Priority
+
+
+class ResolveRequest(ApiModel):
+    solution: Annotated[str, Field(max_length=65_536)] | None = None
+
+
+class CommentCreate(ApiModel):
+    body: Body
+    private: bool = Field(False, description="an internal note, never shown to the requester")
+    mentions: list[UUID] = Field(default_factory=list, max_length=50)
+    attachments: list[Url] = Field(default_factory=list, max_length=20)
+
+
+class RateRequest(ApiModel):
+    score: int = Field(ge=1, le=10)
+    feedback: Annotated[str, Field(max_length=10_000)] | None = None
+
+
+class CommentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    ticket_id: UUID
+    author_id: UUID
+    body: str
+    private: bool
+    mentions: list[UUID]
+    attachments: list[str]
+    sentiment_score: float | None = None
+    created_at: datetime
+
+
+class CommentCreated(CommentOut):
+    ticket: TicketView = Field(description="the ticket after the comment")

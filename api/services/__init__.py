@@ -1,0 +1,1 @@
+"""What the routes do, apart from HTTP: each function takes the session or client it uses."""

@@ -1,0 +1,200 @@
+"""Accounts and sessions: registration, login, rotating refresh tokens, e-mailed tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.errors import ApiError, UnauthorizedError
+from api.schemas.auth import RegisterRequest, TokenPair
+from api.schemas.users import UserOut
+from api.security import (
+    ACCESS_TTL,
+    InvalidTokenError,
+    TokenType,
+    decode_token,
+    hash_password,
+    issue_token,
+    opaque_token,
+    verify_password,
+)
+from api.services.users import ensure_email_free
+from domain.enums import Role, UserStatus
+from domain.errors import InvalidInput
+from persistence.models import TokenPurpose, User
+from persistence.repositories import tokens as tokens_repo
+from persistence.repositories import users as users_repo
+from ticketflow.settings import Settings
+
+log = logging.getLogger(__name__)
+# Until the e-mail channel sends them, links meant for a user's mailbox go to this logger.
+outbox = logging.getLogger("ticketflow.outbox")
+
+RESET_TTL = timedelta(hours=1)
+VERIFY_TTL = timedelta(days=3)
+
+
+def _secret(settings: Settings) -> str:
+    return settings.jwt_secret.get_secret_value()
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def issue_pair(session: AsyncSession, settings: Settings, user: User) -> TokenPair:
+    """A fresh access token and a stored (revocable) refresh token."""
+    access = issue_token(_secret(settings), user.id, user.role, TokenType.ACCESS)
+    refresh = issue_token(_secret(settings), user.id, user.role, TokenType.REFRESH)
+    await tokens_repo.issue_refresh(
+        session, jti=refresh.claims.jti, user_id=user.id, expires_at=refresh.claims.expires_at
+    )
+    return _pair(access.token, refresh.token, user)
+
+
+def _pair(access: str, refresh: str, user: User) -> TokenPair:
+    return TokenPair(
+        access_token=access,
+        refresh_token=refresh,
+        expires_in=int(ACCESS_TTL.total_seconds()),
+        user=UserOut.model_validate(user),
+    )
+
+
+async def _send_user_token(
+    session: AsyncSession, settings: Settings, user: User, purpose: TokenPurpose, ttl: timedelta
+) -> None:
+    token = opaque_token()
+    expires_at = datetime.now(UTC) + ttl
+    await tokens_repo.issue_user_token(
+        session,
+        user_id=user.id,
+        purpose=purpose,
+        token_hash=token_hash(token),
+        expires_at=expires_at,
+    )
+    base = settings.public_url.rstrip("/")
+    if purpose is TokenPurpose.PASSWORD_RESET:
+        link = f"{base}/reset-password?token={token}"
+    else:
+        link = f"{base}/api/v1/auth/verify-email/{token}"
+    outbox.info(
+        "to %s: %s link (valid until %s): %s",
+        user.email,
+        purpose.value,
+        expires_at.isoformat(),
+        link,
+    )
+
+
+async def register(session: AsyncSession, settings: Settings, body: RegisterRequest) -> TokenPair:
+    await ensure_email_free(session, body.email)
+    user = await users_repo.create(
+        session,
+        email=body.email,
+        password_hash=await hash_password(body.password.get_secret_value()),
+        name=body.name,
+        role=Role.USER,
+    )
+    await _send_user_token(session, settings, user, TokenPurpose.EMAIL_VERIFICATION, VERIFY_TTL)
+    return await issue_pair(session, settings, user)
+
+
+async def login(session: AsyncSession, settings: Settings, email: str, password: str) -> TokenPair:
+    user = await users_repo.get_by_email(session, email)
+    # Verify even without a user, so a wrong e-mail costs as long as a wrong password.
+    valid = await verify_password(password, user.password_hash if user else None)
+    if user is None or not valid:
+        raise UnauthorizedError("wrong e-mail or password")
+    if user.status is UserStatus.INACTIVE:
+        raise ApiError(403, "this account is disabled", code="forbidden")
+    await users_repo.record_login(session, user.id)
+    return await issue_pair(session, settings, user)
+
+
+async def refresh(session: AsyncSession, settings: Settings, token: str) -> TokenPair:
+    """Rotate: the presented refresh token is revoked and replaced.
+
+    A revoked token presented again means it was copied: every session of its user ends.
+    """
+    try:
+        claims = decode_token(_secret(settings), token, TokenType.REFRESH)
+    except InvalidTokenError as error:
+        raise UnauthorizedError("invalid or expired refresh token") from error
+    user = await users_repo.get(session, claims.subject)
+    if user is None or user.status is UserStatus.INACTIVE:
+        raise UnauthorizedError("this account is no longer active")
+    new = issue_token(_secret(settings), user.id, user.role, TokenType.REFRESH)
+    rotated = await tokens_repo.rotate_refresh(
+        session, old_jti=claims.jti, new_jti=new.claims.jti, expires_at=new.claims.expires_at
+    )
+    if rotated is None:
+        stored = await tokens_repo.get_refresh(session, claims.jti)
+        if stored is not None and stored.revoked_at is not None:
+            revoked = await tokens_repo.revoke_all(session, user.id)
+            await session.commit()
+            log.warning("refresh token reuse for user %s: %d sessions revoked", user.id, revoked)
+            raise UnauthorizedError("this refresh token was already used; please log in again")
+        raise UnauthorizedError("invalid or expired refresh token")
+    access = issue_token(_secret(settings), user.id, user.role, TokenType.ACCESS)
+    return _pair(access.token, new.token, user)
+
+
+async def logout(
+    session: AsyncSession, settings: Settings, user: User, refresh_token: str | None
+) -> None:
+    """End one session (its refresh token), or every session of the user."""
+    if refresh_token is None:
+        await tokens_repo.revoke_all(session, user.id)
+        return
+    try:
+        claims = decode_token(_secret(settings), refresh_token, TokenType.REFRESH)
+    except InvalidTokenError as error:
+        raise InvalidInput("not a valid refresh token") from error
+    if claims.subject != user.id:
+        raise InvalidInput("this refresh token belongs to another account")
+    await tokens_repo.revoke_refresh(session, claims.jti)
+
+
+async def change_password(
+    session: AsyncSession, settings: Settings, user: User, current: str, new: str
+) -> TokenPair:
+    """Change the password; every other session ends, this one gets a fresh pair."""
+    if not await verify_password(current, user.password_hash):
+        raise InvalidInput("the current password is wrong")
+    await users_repo.set_password(session, user.id, await hash_password(new))
+    await tokens_repo.revoke_all(session, user.id)
+    return await issue_pair(session, settings, user)
+
+
+async def forgot_password(session: AsyncSession, settings: Settings, email: str) -> None:
+    """Send a reset link if the account exists; the answer never says whether it does."""
+    user = await users_repo.get_by_email(session, email)
+    if user is None or user.status is UserStatus.INACTIVE:
+        log.info("password reset asked for an unknown or inactive account")
+        return
+    await _send_user_token(session, settings, user, TokenPurpose.PASSWORD_RESET, RESET_TTL)
+
+
+async def reset_password(session: AsyncSession, token: str, new_password: str) -> UUID:
+    user_id = await tokens_repo.consume_user_token(
+        session, purpose=TokenPurpose.PASSWORD_RESET, token_hash=token_hash(token)
+    )
+    if user_id is None:
+        raise InvalidInput("this reset link is invalid, used or expired")
+    await users_repo.set_password(session, user_id, await hash_password(new_password))
+    await tokens_repo.revoke_all(session, user_id)
+    return user_id
+
+
+async def verify_email(session: AsyncSession, token: str) -> None:
+    user_id = await tokens_repo.consume_user_token(
+        session, purpose=TokenPurpose.EMAIL_VERIFICATION, token_hash=token_hash(token)
+    )
+    if user_id is None:
+        raise InvalidInput("this verification link is invalid, used or expired")
+    await users_repo.mark_email_verified(session, user_id)

@@ -1,0 +1,91 @@
+"""SLA policies: stored rows to domain policies, and request bodies to stored rows."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from uuid import UUID
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.schemas.sla import SlaPolicyCreate, SlaPolicyUpdate
+from domain.errors import Conflict, NotFound
+from domain.policies import SlaPolicy
+from domain.sla import MetricTargets
+from persistence.models import SlaPolicy as SlaPolicyRow
+from persistence.repositories import sla_policies as policies_repo
+from persistence.repositories.sla_policies import PolicyChanges, PolicyFields
+
+log = logging.getLogger(__name__)
+
+
+def to_domain(row: SlaPolicyRow) -> SlaPolicy | None:
+    """The stored policy in domain terms; None (and a log line) if it no longer validates."""
+    try:
+        return SlaPolicy.model_validate(
+            {
+                "id": row.id,
+                "name": row.name,
+                "position": row.position,
+                "enabled": row.enabled,
+                "conditions": row.conditions,
+                "targets": row.targets,
+                "calendar_id": row.calendar_id,
+                "pause_statuses": row.pause_statuses,
+                "warn_at": tuple(row.warn_at),
+                "escalation": row.escalation,
+            }
+        )
+    except ValidationError as exc:
+        log.error("SLA policy %s (%s) is invalid and is skipped: %s", row.name, row.id, exc)
+        return None
+
+
+def to_domain_all(rows: Iterable[SlaPolicyRow]) -> list[SlaPolicy]:
+    return [p for row in rows if (p := to_domain(row)) is not None]
+
+
+def _stored_fields(body: SlaPolicyCreate | SlaPolicyUpdate) -> dict[str, object]:
+    values = body.model_dump(exclude_unset=isinstance(body, SlaPolicyUpdate))
+    if body.conditions is not None:
+        values["conditions"] = body.conditions.model_dump(mode="json", exclude_none=True)
+    if body.targets is not None:
+        values["targets"] = {
+            priority: MetricTargets(**targets.model_dump())
+            for priority, targets in body.targets.items()
+        }
+    if body.escalation is not None:
+        values["escalation"] = [step.model_dump(mode="json") for step in body.escalation]
+    if body.warn_at is not None:
+        values["warn_at"] = sorted(set(body.warn_at))
+    return values
+
+
+async def _check_name_free(session: AsyncSession, name: str, policy_id: UUID | None = None) -> None:
+    page = await policies_repo.list_policies(session, limit=200)
+    rows = list(page.items)
+    cursor = page.next_cursor
+    while cursor:
+        page = await policies_repo.list_policies(session, limit=200, cursor=cursor)
+        rows += page.items
+        cursor = page.next_cursor
+    if any(row.name == name and row.id != policy_id for row in rows):
+        raise Conflict(f"an SLA policy named {name!r} already exists")
+
+
+async def create_policy(session: AsyncSession, body: SlaPolicyCreate) -> SlaPolicyRow:
+    await _check_name_free(session, body.name)
+    return await policies_repo.create(session, PolicyFields.model_validate(_stored_fields(body)))
+
+
+async def update_policy(
+    session: AsyncSession, policy_id: UUID, body: SlaPolicyUpdate
+) -> SlaPolicyRow:
+    if body.name is not None:
+        await _check_name_free(session, body.name, policy_id)
+    changes = PolicyChanges.model_validate(_stored_fields(body))
+    row = await policies_repo.update_policy(session, policy_id, changes)
+    if row is None:
+        raise NotFound("no such SLA policy")
+    return row

@@ -1,0 +1,226 @@
+"""Accounts and sessions through `/api/v1/auth`."""
+
+from __future__ import annotations
+
+import logging
+import re
+from uuid import uuid4
+
+import httpx
+import pytest
+
+from tests.api.conftest import PASSWORD, People, assert_problem
+
+AUTH = "/api/v1/auth"
+
+
+def new_email() -> str:
+    return f"new-{uuid4().hex[:10]}@Example.com"
+
+
+async def register(api: httpx.AsyncClient, email: str | None = None) -> dict[str, object]:
+    response = await api.post(
+        f"{AUTH}/register",
+        json={"email": email or new_email(), "password": PASSWORD, "name": "Ana"},
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, object] = response.json()
+    return body
+
+
+async def test_register_logs_in_as_a_plain_user_without_exposing_the_hash(
+    api: httpx.AsyncClient,
+) -> None:
+    email = new_email()
+    body = await register(api, email)
+    assert body["token_type"] == "bearer"
+    user = body["user"]
+    assert isinstance(user, dict)
+    assert user["role"] == "user"
+    assert user["email"] == email.lower()
+    assert "password" not in str(body)
+    assert "hash" not in str(user)
+
+    me = await api.get(f"{AUTH}/me", headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert me.status_code == 200
+    assert me.json()["id"] == user["id"]
+
+
+async def test_register_twice_with_the_same_email_conflicts(api: httpx.AsyncClient) -> None:
+    email = new_email()
+    await register(api, email)
+    again = await api.post(
+        f"{AUTH}/register", json={"email": email.upper(), "password": PASSWORD, "name": "Ana"}
+    )
+    assert_problem(again, 409)
+
+
+async def test_login_with_json_and_with_the_swagger_form(
+    api: httpx.AsyncClient, people: People
+) -> None:
+    person = await people.make()
+    as_json = await api.post(f"{AUTH}/login", json={"email": person.email, "password": PASSWORD})
+    assert as_json.status_code == 200, as_json.text
+    as_form = await api.post(
+        f"{AUTH}/login",
+        data={"username": person.email, "password": PASSWORD, "grant_type": "password"},
+    )
+    assert as_form.status_code == 200, as_form.text
+    token = as_form.json()["access_token"]
+    me = await api.get(f"{AUTH}/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.json()["email"] == person.email
+
+
+async def test_wrong_password_and_unknown_email_look_the_same(
+    api: httpx.AsyncClient, people: People
+) -> None:
+    person = await people.make()
+    wrong = await api.post(f"{AUTH}/login", json={"email": person.email, "password": "nope-nope"})
+    unknown = await api.post(f"{AUTH}/login", json={"email": new_email(), "password": PASSWORD})
+    assert assert_problem(wrong, 401)["detail"] == assert_problem(unknown, 401)["detail"]
+
+
+async def test_login_without_fields_is_a_validation_problem(api: httpx.AsyncClient) -> None:
+    body = assert_problem(await api.post(f"{AUTH}/login", json={"email": "x@y.z"}), 422)
+    assert any(e["loc"][-1] == "password" for e in body["errors"])
+    assert_problem(await api.post(f"{AUTH}/login", content=b"{not json"), 422)
+
+
+async def test_refresh_rotates_and_a_reused_token_ends_every_session(
+    api: httpx.AsyncClient,
+) -> None:
+    first = await register(api)
+    rotated = await api.post(
+        f"{AUTH}/refresh-token", json={"refresh_token": first["refresh_token"]}
+    )
+    assert rotated.status_code == 200, rotated.text
+    second = rotated.json()
+    assert second["refresh_token"] != first["refresh_token"]
+
+    # The old token comes back (stolen?): refused, and the new one dies with it.
+    reuse = await api.post(f"{AUTH}/refresh-token", json={"refresh_token": first["refresh_token"]})
+    assert_problem(reuse, 401)
+    after = await api.post(f"{AUTH}/refresh-token", json={"refresh_token": second["refresh_token"]})
+    assert_problem(after, 401)
+
+
+async def test_an_access_token_is_not_a_refresh_token_and_vice_versa(
+    api: httpx.AsyncClient,
+) -> None:
+    pair = await register(api)
+    assert_problem(
+        await api.post(f"{AUTH}/refresh-token", json={"refresh_token": pair["access_token"]}), 401
+    )
+    headers = {"Authorization": f"Bearer {pair['refresh_token']}"}
+    assert_problem(await api.get(f"{AUTH}/me", headers=headers), 401)
+    assert_problem(await api.get(f"{AUTH}/me", headers={"Authorization": "Bearer junk"}), 401)
+    assert_problem(await api.get(f"{AUTH}/me"), 401)
+
+
+async def test_logout_revokes_the_given_refresh_token(api: httpx.AsyncClient) -> None:
+    pair = await register(api)
+    headers = {"Authorization": f"Bearer {pair['access_token']}"}
+    out = await api.post(
+        f"{AUTH}/logout", json={"refresh_token": pair["refresh_token"]}, headers=headers
+    )
+    assert out.status_code == 204
+    again = await api.post(f"{AUTH}/refresh-token", json={"refresh_token": pair["refresh_token"]})
+    assert_problem(again, 401)
+
+
+async def test_logout_without_a_token_ends_every_session(api: httpx.AsyncClient) -> None:
+    pair = await register(api)
+    email = pair["user"]["email"]  # type: ignore[index]
+    other = (await api.post(f"{AUTH}/login", json={"email": email, "password": PASSWORD})).json()
+    headers = {"Authorization": f"Bearer {pair['access_token']}"}
+    assert (await api.post(f"{AUTH}/logout", headers=headers)).status_code == 204
+    for token in (pair["refresh_token"], other["refresh_token"]):
+        assert_problem(await api.post(f"{AUTH}/refresh-token", json={"refresh_token": token}), 401)
+
+
+async def test_profile_and_password_changes(api: httpx.AsyncClient) -> None:
+    pair = await register(api)
+    email = pair["user"]["email"]  # type: ignore[index]
+    headers = {"Authorization": f"Bearer {pair['access_token']}"}
+    profile = await api.put(
+        f"{AUTH}/update-profile", json={"name": "Ana María", "locale": "es"}, headers=headers
+    )
+    assert profile.status_code == 200
+    assert (profile.json()["name"], profile.json()["locale"]) == ("Ana María", "es")
+    assert_problem(
+        await api.put(f"{AUTH}/update-profile", json={"role": "admin"}, headers=headers), 422
+    )
+
+    wrong = await api.put(
+        f"{AUTH}/change-password",
+        json={"current_password": "not-it-at-all", "new_password": "another long one"},
+        headers=headers,
+    )
+    assert_problem(wrong, 422)
+    changed = await api.put(
+        f"{AUTH}/change-password",
+        json={"current_password": PASSWORD, "new_password": "another long one"},
+        headers=headers,
+    )
+    assert changed.status_code == 200
+    old_session = await api.post(
+        f"{AUTH}/refresh-token", json={"refresh_token": pair["refresh_token"]}
+    )
+    assert_problem(old_session, 401)
+    login = await api.post(f"{AUTH}/login", json={"email": email, "password": "another long one"})
+    assert login.status_code == 200
+
+
+async def test_forgot_and_reset_password(
+    api: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    pair = await register(api)
+    email = str(pair["user"]["email"])  # type: ignore[index]
+    unknown = await api.post(f"{AUTH}/forgot-password", json={"email": new_email()})
+    assert unknown.status_code == 202
+    with caplog.at_level(logging.INFO, logger="ticketflow.outbox"):
+        known = await api.post(f"{AUTH}/forgot-password", json={"email": email})
+    assert known.status_code == 202
+    assert known.json() == unknown.json()
+    sent = [r.getMessage() for r in caplog.records if r.name == "ticketflow.outbox"]
+    token = re.search(r"token=([\w-]+)", sent[-1]).group(1)  # type: ignore[union-attr]
+
+    reset = await api.post(
+        f"{AUTH}/reset-password", json={"token": token, "new_password": "brand new secret"}
+    )
+    assert reset.status_code == 200
+    reused = await api.post(
+        f"{AUTH}/reset-password", json={"token": token, "new_password": "brand new secret"}
+    )
+    assert_problem(reused, 422)
+    login = await api.post(f"{AUTH}/login", json={"email": email, "password": "brand new secret"})
+    assert login.status_code == 200
+
+
+async def test_verify_email(api: httpx.AsyncClient, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="ticketflow.outbox"):
+        pair = await register(api)
+    link = next(r.getMessage() for r in caplog.records if "verify-email" in r.getMessage())
+    token = link.rsplit("/", 1)[-1]
+    assert (await api.get(f"{AUTH}/verify-email/{token}")).status_code == 200
+    assert_problem(await api.get(f"{AUTH}/verify-email/{token}"), 422)
+    me = await api.get(f"{AUTH}/me", headers={"Authorization": f"Bearer {pair['access_token']}"})
+    assert me.json()["email_verified_at"] is not None
+
+
+async def test_login_is_rate_limited_per_client_and_email(
+    api: httpx.AsyncClient, people: People
+) -> None:
+    person = await people.make()
+    attempts = [
+        await api.post(f"{AUTH}/login", json={"email": person.email, "password": "bad-bad-bad"})
+        for _ in range(11)
+    ]
+    assert [r.status_code for r in attempts[:10]] == [401] * 10
+    limited = assert_problem(attempts[10], 429)
+    assert int(attempts[10].headers["Retry-After"]) >= 1
+    assert "retry" in limited["detail"]
+    # Another account from the same client is not locked out by this one's attempts.
+    other = await people.make()
+    ok = await api.post(f"{AUTH}/login", json={"email": other.email, "password": PASSWORD})
+    assert ok.status_code == 200
