@@ -231,3 +231,11 @@ async def test_private_notes_stay_out_of_the_public_history(
     everything: list[HistoryEntry] = await handle.query(TicketWorkflow.history, HistoryQuery())
     assert any(not e.public for e in everything)
     assert all(e.public for e in public)
+
+
+async def test_history_query_needs_no_input_from_the_web_ui(
+    time_skipping_env: WorkflowEnvironment, tickets: Tickets
+) -> None:
+    handle = await tickets.start(make_draft(await time_skipping_env.get_current_time()))
+    history: list[HistoryEntry] = await handle.query("history", result_type=list[HistoryEntry])
+    assert [e.kind for e in history][:1] == ["created"]
