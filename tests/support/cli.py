@@ -1,0 +1,136 @@
+"""Run `ticketflow ...` as a real child process, the way a user or CI does."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+# Settings a developer's shell or `.env` might carry that would change what a test sees.
+_SETTINGS_VARIABLES = (
+    "DATABASE_URL",
+    "JWT_SECRET",
+    "TEMPORAL_ADDRESS",
+    "TEMPORAL_NAMESPACE",
+    "TICKETFLOW_TASK_QUEUE",
+    "TICKETFLOW_PUBLIC_URL",
+)
+
+
+def cli_command(*args: str) -> list[str]:
+    """`ticketflow <args>` through this interpreter (works without the console script)."""
+    return [sys.executable, "-m", "ticketflow.cli", *args]
+
+
+def clean_env(**overrides: str) -> dict[str, str]:
+    """This process's environment without ticketflow settings, plus `overrides`."""
+    env = {k: v for k, v in os.environ.items() if k not in _SETTINGS_VARIABLES}
+    env.update(overrides)
+    return env
+
+
+@dataclass
+class Completed:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+async def run_cli(*args: str, cwd: Path, env: Mapping[str, str] | None = None) -> Completed:
+    """Run the CLI to completion; `cwd` should hold no `.env` the test does not expect.
+
+    Bound it with `asyncio.timeout`: a cancelled run kills the child.
+    """
+    process = await asyncio.create_subprocess_exec(
+        *cli_command(*args),
+        cwd=cwd,
+        env=dict(env) if env is not None else clean_env(),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        stdout, stderr = await process.communicate()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode is not None
+    return Completed(process.returncode, stdout.decode(), stderr.decode())
+
+
+class RunningCli:
+    """A long-running CLI command (e.g. `dev`): read its stdout, signal it, collect it."""
+
+    def __init__(self, process: asyncio.subprocess.Process, stderr_path: Path) -> None:
+        self.process = process
+        self.stderr_path = stderr_path
+        self.stdout_lines: list[str] = []
+
+    @classmethod
+    async def start(cls, *args: str, cwd: Path, env: Mapping[str, str] | None = None) -> RunningCli:
+        # stderr goes to a file: nobody reads it while the command runs, and a full
+        # pipe would block the child.
+        stderr_path = cwd / f"stderr-{os.getpid()}-{id(args)}.log"
+        with stderr_path.open("wb") as stderr:
+            process = await asyncio.create_subprocess_exec(
+                *cli_command(*args),
+                cwd=cwd,
+                env=dict(env) if env is not None else clean_env(),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=stderr,
+            )
+        return cls(process, stderr_path)
+
+    @property
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(errors="replace")
+
+    async def wait_for_line(self, fragment: str) -> str:
+        """The first stdout line containing `fragment`; fails if the process exits first."""
+        while True:
+            line = await self._read_line()
+            if line is None:
+                raise AssertionError(
+                    f"exited ({self.process.returncode}) before printing {fragment!r}; "
+                    f"stderr:\n{self.stderr[-4000:]}"
+                )
+            if fragment in line:
+                return line
+
+    async def stop(self, sig: signal.Signals = signal.SIGINT) -> int:
+        """Send `sig`, read the remaining output and return the exit code."""
+        if self.process.returncode is None:
+            self.process.send_signal(sig)
+        while await self._read_line() is not None:
+            pass
+        return await self.process.wait()
+
+    async def kill(self, grace: float = 30.0) -> None:
+        """Last resort for a test that failed half-way: never leave the process behind.
+
+        SIGTERM first, so that the servers it started (in sessions of their own, out of
+        reach of a SIGKILL to it) get stopped too.
+        """
+        if self.process.returncode is None:
+            self.process.terminate()
+            try:
+                await asyncio.wait_for(self.process.wait(), grace)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+
+    async def _read_line(self) -> str | None:
+        assert self.process.stdout is not None
+        raw = await self.process.stdout.readline()
+        if not raw:
+            await self.process.wait()
+            return None
+        line = raw.decode(errors="replace")
+        self.stdout_lines.append(line)
+        return line

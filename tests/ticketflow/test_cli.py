@@ -1,0 +1,93 @@
+"""`ticketflow` as users run it: refusals with clear messages, and the whole dev stack."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.cli import RunningCli, clean_env, run_cli
+from ticketflow.devstack import free_port
+
+CLI_TIMEOUT_S = 60
+DEV_STARTUP_TIMEOUT_S = 180
+DEV_STOP_TIMEOUT_S = 60
+
+
+async def test_api_refuses_the_default_jwt_secret(tmp_path: Path) -> None:
+    async with asyncio.timeout(CLI_TIMEOUT_S):
+        result = await run_cli("api", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "JWT_SECRET" in result.stderr
+    assert "--dev" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+async def test_api_with_a_real_secret_still_needs_a_database(tmp_path: Path) -> None:
+    env = clean_env(JWT_SECRET="a-real-secret-" + "x" * 40)
+    async with asyncio.timeout(CLI_TIMEOUT_S):
+        result = await run_cli("api", cwd=tmp_path, env=env)
+    assert result.returncode == 2
+    assert "DATABASE_URL" in result.stderr
+
+
+async def test_migrate_needs_a_database_url(tmp_path: Path) -> None:
+    async with asyncio.timeout(CLI_TIMEOUT_S):
+        result = await run_cli("migrate", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "DATABASE_URL is not set" in result.stderr
+
+
+async def test_dev_fresh_refuses_to_wipe_a_directory_it_did_not_create(tmp_path: Path) -> None:
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "thesis.tex").write_text("years of work")
+    async with asyncio.timeout(CLI_TIMEOUT_S):
+        result = await run_cli("dev", "--fresh", "--data-dir", str(precious), cwd=tmp_path)
+    assert result.returncode == 1
+    assert "refusing to wipe" in result.stderr
+    assert (precious / "thesis.tex").exists()
+
+
+@pytest.mark.slow
+async def test_dev_serves_the_api_and_stops_cleanly_on_ctrl_c(
+    tmp_path: Path, outside_tmp_path: Path
+) -> None:
+    api_port, temporal_port, ui_port = free_port(), free_port(), free_port()
+    dev = await RunningCli.start(
+        "dev",
+        "--fresh",
+        "--data-dir",
+        str(outside_tmp_path / "data"),
+        "--api-port",
+        str(api_port),
+        "--temporal-port",
+        str(temporal_port),
+        "--ui-port",
+        str(ui_port),
+        cwd=tmp_path,
+    )
+    try:
+        async with asyncio.timeout(DEV_STARTUP_TIMEOUT_S):
+            docs_line = await dev.wait_for_line("/docs")
+            ui_line = await dev.wait_for_line(f":{ui_port}")
+            admin_line = await dev.wait_for_line("Admin")
+        assert f"http://127.0.0.1:{api_port}/docs" in docs_line
+        assert f"http://127.0.0.1:{ui_port}" in ui_line
+        assert re.search(r"\S+@\S+", admin_line), admin_line
+
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api_port}") as http:
+            assert (await http.get("/health")).status_code == 200
+            assert (await http.get("/docs")).status_code == 200
+        async with httpx.AsyncClient() as http:
+            assert (await http.get(f"http://127.0.0.1:{ui_port}/")).status_code == 200
+
+        async with asyncio.timeout(DEV_STOP_TIMEOUT_S):
+            code = await dev.stop()
+    finally:
+        await dev.kill()
+    assert code == 0, dev.stderr[-4000:]
+    assert "Traceback" not in dev.stderr

