@@ -12,6 +12,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Self
 
+import psutil
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
     AddSearchAttributesRequest,
@@ -86,6 +87,10 @@ class TemporalDevServer:
         return self.data_dir / "temporal.log"
 
     @property
+    def pid_path(self) -> Path:
+        return self.data_dir / "temporal.pid"
+
+    @property
     def client(self) -> Client:
         """A client on the running server (pydantic data converter)."""
         if self._client is None:
@@ -108,10 +113,11 @@ class TemporalDevServer:
         """Start the server and return a client once its frontend answers."""
         if self._process is not None:
             raise DevStackError("the Temporal dev server is already started")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        _stop_leftover(self.pid_path, self.db_path, self.stop_grace)
         ensure_port_free(self.ip, self.port, "Temporal frontend (--temporal-port)")
         if not self.headless:
             ensure_port_free(self.ip, self.ui_port, "Temporal Web UI (--ui-port)")
-        self.data_dir.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
         # Own session: a Ctrl-C in the terminal must reach only ticketflow, which then
         # stops the API and the worker before it stops this server.
@@ -122,6 +128,7 @@ class TemporalDevServer:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        self.pid_path.write_text(str(self._process.pid))
         try:
             self._client = await self._wait_until_ready()
             await ensure_search_attributes(self._client, self.namespace, self.search_attributes)
@@ -135,6 +142,7 @@ class TemporalDevServer:
         process, self._process, self._client = self._process, None, None
         if process is not None:
             await _terminate(process, self.stop_grace)
+            self.pid_path.unlink(missing_ok=True)
         if self._log is not None:
             self._log.close()
             self._log = None
@@ -175,6 +183,25 @@ class TemporalDevServer:
                 f"Temporal dev server exited with code {code} while starting:\n"
                 f"{_tail(self.log_path)}"
             )
+
+
+def _stop_leftover(pid_path: Path, db_path: Path, grace: float) -> None:
+    """Stop a server that an earlier, killed `ticketflow dev` left running on this data dir.
+
+    It runs in its own session, so it outlives a SIGKILLed parent; its state file is ours,
+    and stopping it gracefully loses nothing (timers live in that file).
+    """
+    with suppress(FileNotFoundError, ValueError):
+        pid = int(pid_path.read_text())
+        with suppress(psutil.Error):
+            process = psutil.Process(pid)
+            if str(db_path) in process.cmdline():
+                process.terminate()
+                try:
+                    process.wait(grace)
+                except psutil.TimeoutExpired:
+                    process.kill()
+    pid_path.unlink(missing_ok=True)
 
 
 async def ensure_search_attributes(
