@@ -121,6 +121,22 @@ async def test_dev_server_keeps_workflows_across_restarts(tmp_path: Path) -> Non
     assert described.status == WorkflowExecutionStatus.RUNNING
 
 
+async def test_a_server_left_by_a_killed_run_is_stopped_and_its_state_kept(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    orphan = TemporalDevServer(tmp_path, port=port, headless=True)
+    await orphan.start()
+    await orphan.client.start_workflow(
+        "TicketWorkflow", id="ticket-7", task_queue="nobody", execution_timeout=timedelta(hours=1)
+    )
+    # the parent dies without stopping it: the server lives on, holding the port
+    async with TemporalDevServer(tmp_path, port=port, headless=True) as server:
+        described = await server.client.get_workflow_handle("ticket-7").describe()
+    assert described.status == WorkflowExecutionStatus.RUNNING
+    await orphan.stop()  # already gone; stopping again is harmless
+
+
 async def test_dev_server_refuses_a_taken_port(tmp_path: Path) -> None:
     port = free_port()
     async with TemporalDevServer(tmp_path / "a", port=port, headless=True):
