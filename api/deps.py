@@ -28,7 +28,9 @@ oauth2_scheme = OAuth2PasswordBearer(
 )
 
 
-def get_settings(request: Request) -> Settings:
+# Plain dependencies are `async def` on purpose: FastAPI runs a sync one on a thread pool,
+# a hop that costs more than the attribute read it wraps.
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -39,16 +41,16 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def get_temporal(request: Request) -> Client:
+async def get_temporal(request: Request) -> Client:
     return resources_of(request).temporal
 
 
-def get_rate_limiter(request: Request) -> RateLimiter:
+async def get_rate_limiter(request: Request) -> RateLimiter:
     limiter: RateLimiter = request.app.state.rate_limiter
     return limiter
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     metrics: Metrics = request.app.state.metrics
     return metrics
 

@@ -99,11 +99,17 @@ def sla_view(state: TicketState, now: datetime) -> SlaView:
     return SlaView(policy=state.policy.name if state.policy else None, **metrics)
 
 
+_SHARED_FIELDS = frozenset(TicketView.model_fields) & frozenset(TicketState.model_fields)
+
+
 def ticket_view(state: TicketState, now: datetime) -> TicketView:
-    data = state.model_dump(
-        exclude={"department", "policy", "clocks", "comment_ids", "seq", "requester_role"}
+    # Built on every change of every ticket: the state is already validated, so its values
+    # are copied as they are instead of being dumped and validated again.
+    data = {name: getattr(state, name) for name in _SHARED_FIELDS}
+    data.update(tags=list(state.tags), metadata=dict(state.metadata))  # no shared mutables
+    return TicketView.model_construct(
+        **data, department_id=state.department.id, sla=sla_view(state, now)
     )
-    return TicketView(**data, department_id=state.department.id, sla=sla_view(state, now))
 
 
 __all__ = ["Metric", "MetricView", "SlaView", "TicketView", "sla_view", "ticket_view"]

@@ -75,6 +75,20 @@ async def apply_batch(session: AsyncSession, batch: ReadModelBatch) -> list[NewN
     return created
 
 
+def _ticket_upsert() -> Any:
+    """`INSERT … ON CONFLICT (id) DO UPDATE … WHERE newer`, built once: it runs on every change."""
+    statement = insert(_tickets)
+    columns = [c.name for c in _tickets.columns if c.name not in ("id", "deleted_at")]
+    return statement.on_conflict_do_update(
+        index_elements=[_tickets.c.id],
+        set_={name: statement.excluded[name] for name in columns},
+        where=_tickets.c.version < statement.excluded.version,
+    )
+
+
+_UPSERT_TICKET = _ticket_upsert()
+
+
 async def _upsert_ticket(session: AsyncSession, batch: ReadModelBatch) -> None:
     view = batch.ticket
     row: dict[str, Any] = view.model_dump(exclude={"sla", "metadata"})
@@ -84,14 +98,9 @@ async def _upsert_ticket(session: AsyncSession, batch: ReadModelBatch) -> None:
         sla_state=view.sla.overall(),
         sla_breach_at=view.sla.next_breach_at(),
         requester_role=batch.requester_role,
+        deleted_at=None,
     )
-    statement = insert(_tickets).values(row)
-    statement = statement.on_conflict_do_update(
-        index_elements=[_tickets.c.id],
-        set_={name: statement.excluded[name] for name in row if name != "id"},
-        where=_tickets.c.version < statement.excluded.version,
-    )
-    await session.execute(statement)
+    await session.execute(_UPSERT_TICKET, row)
 
 
 async def _insert_comments(
@@ -229,10 +238,24 @@ async def _resolve_recipients(
     return [[user_id for user_id in users if user_id in known] for users in wanted]
 
 
+_LOAD_FIELDS = ("assignee_id", "status")
+
+
 def _assignees(batch: ReadModelBatch) -> set[UUID]:
-    """Users whose open-ticket count this batch may have changed."""
+    """Users whose open-ticket count this batch may have changed.
+
+    Only a new ticket, a reassignment or a status change can move a count; any other change
+    (an SLA event, a priority) leaves it alone and takes no lock on the agent's row.
+    """
+    touching = [
+        entry
+        for entry in batch.history
+        if entry.kind == "created" or any(name in entry.changes for name in _LOAD_FIELDS)
+    ]
+    if not touching:
+        return set()
     users = {batch.ticket.assignee_id} if batch.ticket.assignee_id else set()
-    for entry in batch.history:
+    for entry in touching:
         for value in entry.changes.get("assignee_id", ()):
             if value:
                 users.add(value if isinstance(value, UUID) else UUID(str(value)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.readmodel import ReadModelActivities
 from ticketflow.settings import Settings
@@ -12,6 +13,13 @@ from workflows.ticket import TicketWorkflow
 
 # Parked tickets are evicted and replayed on demand; this bounds worker memory.
 MAX_CACHED_WORKFLOWS = 2_000
+
+# The sandbox still forbids non-deterministic calls (clocks, I/O, randomness) in workflow
+# code, but reuses already-imported modules instead of re-importing them for every ticket:
+# the workflow imports only temporalio and the pure domain, which hold no mutable state.
+WORKFLOW_RUNNER = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_all_modules()
+)
 
 
 def build_worker(
@@ -28,4 +36,5 @@ def build_worker(
         workflows=[TicketWorkflow],
         activities=[read_model.apply],
         max_cached_workflows=MAX_CACHED_WORKFLOWS,
+        workflow_runner=WORKFLOW_RUNNER,
     )

@@ -146,12 +146,13 @@ class TicketWorkflow:
 
     async def _flush(self) -> None:
         """Write what changed to the read model and refresh what the Web UI shows."""
-        self._publish()
+        view = self._view()
+        self._publish(view)
         if not self._pending:
             return
         effects, self._pending = self._pending, Effects()
         batch = ReadModelBatch(
-            ticket=self._view(),
+            ticket=view,
             requester_role=self._state.requester_role,
             history=effects.history,
             comments=effects.comments,
@@ -168,8 +169,7 @@ class TicketWorkflow:
             summary=f"read model v{batch.ticket.version}",
         )
 
-    def _publish(self) -> None:
-        view = self._view()
+    def _publish(self, view: TicketView) -> None:
         updates = search_attribute_updates(self._state, view, self._searchable)
         if updates:
             workflow.upsert_search_attributes(updates)

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 
 from domain.enums import ClockState, Role, TicketStatus
-from domain.ticket import Recipient, row_id
+from domain.ticket import HistoryEntry, Recipient, row_id
 from persistence.models import AuditLog, Notification, SlaHistory, Ticket, TicketComment, User
 from persistence.readmodel import apply_batch
 from tests.persistence.factories import (
@@ -162,11 +162,28 @@ async def test_current_load_counts_open_assigned_tickets(db_session: AsyncSessio
     assert (await load_of(db_session, agent), await load_of(db_session, other)) == (1, 1)
 
     resolved = next_version(second, status=TicketStatus.RESOLVED)
-    await apply_batch(db_session, batch(resolved))
+    resolution = HistoryEntry(
+        seq=3, at=T0, kind="resolved", summary="Resolved", changes={"status": ["new", "resolved"]}
+    )
+    await apply_batch(db_session, batch(resolved, history=[resolution]))
     assert await load_of(db_session, agent) == 0
 
-    await apply_batch(db_session, batch(resolved))  # a repeat changes nothing
+    await apply_batch(db_session, batch(resolved, history=[resolution]))  # a repeat: no change
     assert await load_of(db_session, agent) == 0
+
+
+async def test_changes_that_cannot_move_a_load_leave_it_alone(db_session: AsyncSession) -> None:
+    desk = await Desk.create(db_session)
+    first = await desk.ticket(db_session, assignee_id=desk.agent.id)
+    await apply_batch(db_session, batch(first, history=[assigned_entry(2, None, desk.agent.id)]))
+    desk.agent.current_load = 7  # a stale count only a reassignment or status move corrects
+    await db_session.flush()
+    reprioritised = next_version(first)
+    change = HistoryEntry(
+        seq=3, at=T0, kind="priority_changed", summary="P2 → P1", changes={"priority": ["P2", "P1"]}
+    )
+    await apply_batch(db_session, batch(reprioritised, history=[change]))
+    assert await load_of(db_session, desk.agent) == 7
 
 
 async def test_current_load_is_exact_under_concurrent_batches(

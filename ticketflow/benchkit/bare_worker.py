@@ -1,0 +1,55 @@
+"""`python -m ticketflow.benchkit.bare_worker`: a worker process hosting only the bare workflows.
+
+A process of its own, like `ticketflow worker`, so that its memory can be read apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from temporalio.worker import Worker
+
+from ticketflow.benchkit.bare import ParkedWorkflow, TimerWorkflow, lateness
+from ticketflow.devstack.serve import StopSignals, serve
+from ticketflow.temporal import connect_temporal
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description="worker for the benchmark's bare workflows")
+    parser.add_argument("--address", required=True, help="Temporal frontend host:port")
+    parser.add_argument("--namespace", default="default")
+    parser.add_argument("--task-queue", required=True)
+    parser.add_argument(
+        "--max-cached", type=int, required=True, help="sticky cache size (ticketflow's worker's)"
+    )
+    return parser
+
+
+async def _run(args: argparse.Namespace) -> None:
+    with StopSignals().installed() as stop:
+        client = await connect_temporal(args.address, args.namespace)
+        worker = Worker(
+            client,
+            task_queue=args.task_queue,
+            workflows=[ParkedWorkflow, TimerWorkflow],
+            activities=[lateness],
+            max_cached_workflows=args.max_cached,
+        )
+        await serve(stop, worker=worker)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run until SIGTERM/SIGINT; 0 on a clean stop."""
+    args = _parser().parse_args(argv)
+    try:
+        asyncio.run(_run(args))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
