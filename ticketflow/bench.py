@@ -14,9 +14,8 @@ import logging
 import signal
 import sys
 import time
-from collections.abc import Coroutine, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
-from typing import Any
 
 from ticketflow.benchkit.phases import Plan, measure
 from ticketflow.benchkit.report import Figures, Targets, bench_line, render_table
@@ -49,27 +48,18 @@ def _positive(text: str) -> int:
     return value
 
 
-def main(
-    argv: Sequence[str] | None = None, *, quick: bool = False
-) -> int | Coroutine[Any, Any, int]:
-    """Run the benchmark; the exit code, or a coroutine for it when called inside a loop.
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m ticketflow.bench [options]`: run the benchmark, return the exit code."""
+    return _run_to_exit_code(plan_from(build_parser().parse_args(argv)))
 
-    `argv` holds the options (None: none); `quick=True` is the same as `--quick`. Called
-    from a running event loop (as `ticketflow bench` does), it returns the coroutine for
-    the caller to await, so that the caller's loop and Ctrl-C handling stay in charge.
-    """
-    args = build_parser().parse_args(list(argv) if argv is not None else [])
-    plan = Plan.of(
-        quick=quick or args.quick,
+
+def plan_from(args: argparse.Namespace) -> Plan:
+    return Plan.of(
+        quick=args.quick,
         concurrency=args.concurrency,
         tickets=args.tickets,
         breaches=args.breaches,
     )
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return _run_to_exit_code(plan)
-    return run(plan)
 
 
 def _run_to_exit_code(plan: Plan) -> int:

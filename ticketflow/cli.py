@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import inspect
 import logging
 import os
 import sys
@@ -60,7 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("files", nargs="*", type=Path, help="history JSON files")
     replay.add_argument("--query", help="replay the server's workflows matching this query")
     bench = commands.add_parser("bench", help="run the benchmark and print its table")
-    bench.add_argument("--quick", action="store_true", help="a short run, for smoke tests")
+    bench.add_argument("--quick", action="store_true", help="300 tickets, 50 breaches")
+    bench.add_argument("--concurrency", type=int, default=16, help="requests in flight (16)")
+    bench.add_argument("--tickets", type=int, help="tickets opened and parked (1000)")
+    bench.add_argument("--breaches", type=int, help="SLA breaches timed (200)")
     return parser
 
 
@@ -193,10 +195,9 @@ async def _replay(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _bench(args: argparse.Namespace, settings: Settings) -> int:
-    from ticketflow.bench import main as bench_main
+    from ticketflow.bench import plan_from, run
 
-    result = await _maybe_await(bench_main(quick=args.quick))
-    return result if isinstance(result, int) else EXIT_OK
+    return await run(plan_from(args), settings)
 
 
 def _require_database_url(settings: Settings) -> str:
@@ -215,10 +216,6 @@ async def _connect(settings: Settings) -> Client:
             f"cannot reach Temporal at {settings.temporal_address} "
             f"(TEMPORAL_ADDRESS, namespace {settings.temporal_namespace!r}): {err}"
         ) from err
-
-
-async def _maybe_await(result: object) -> object:
-    return await result if inspect.isawaitable(result) else result
 
 
 _COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]] = {
