@@ -30,6 +30,7 @@ from tests.persistence.factories import (
     batch,
     breach_entry,
     comment,
+    created_entry,
     running_sla,
 )
 
@@ -212,7 +213,7 @@ async def test_a_deleted_ticket_is_hidden_and_leaves_its_assignees_load(
 ) -> None:
     desk = await Desk.create(db_session)
     view = await desk.ticket(db_session, assignee_id=desk.agent.id)
-    await apply_batch(db_session, batch(view))
+    await apply_batch(db_session, batch(view, history=[created_entry(None)]))
     await db_session.refresh(desk.agent)
     assert desk.agent.current_load == 1
 
