@@ -15,7 +15,8 @@ from temporalio.client import Client
 from api.errors import PROBLEM_JSON, install_error_handlers
 from api.middleware import BodyLimitMiddleware, Metrics, MetricsMiddleware
 from api.ratelimit import RateLimiter
-from api.routes import api_router, ops_router
+from api.routes import api_router, automation, ops_router
+from api.routes.calendars import router as calendars_router
 from persistence.db import create_engine, session_factory
 from ticketflow.settings import Settings
 from ticketflow.temporal import connect_temporal
@@ -62,6 +63,9 @@ def create_app(settings: Settings, resources: Resources | None = None) -> FastAP
             await asyncio.shield(built.engine.dispose())
 
     app = FastAPI(
+        # Metrics are ours (Prometheus at /metrics); the built-in OpenTelemetry hooks would
+        # only add per-request work with no collector configured.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         title="ticketflow",
         version="1.0.0",
         summary="A helpdesk where every ticket is a durable Temporal workflow.",
@@ -81,6 +85,8 @@ def create_app(settings: Settings, resources: Resources | None = None) -> FastAP
     install_error_handlers(app)
     app.include_router(ops_router)
     app.include_router(api_router)
+    app.include_router(automation.router)
+    app.include_router(calendars_router)
     app.add_middleware(BodyLimitMiddleware, limit=MAX_BODY_BYTES)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics, router=app.router)
     return app

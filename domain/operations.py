@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from domain.calendar import ALWAYS_OPEN
+from domain.calendar import ALWAYS_OPEN, BusinessCalendar
 from domain.enums import ClockState, Metric, Priority, SlaEventKind, TicketStatus
 from domain.errors import Conflict, IllegalTransition, InvalidInput
 from domain.lifecycle import check_transition
@@ -30,7 +30,6 @@ from domain.ticket import (
 )
 
 _S = TicketStatus
-CALENDAR = ALWAYS_OPEN
 
 
 @dataclass(frozen=True)
@@ -82,6 +81,11 @@ class TicketOps:
         self.state = state
         self.now = now
         self.effects = Effects()
+
+    @property
+    def calendar(self) -> BusinessCalendar:
+        policy = self.state.policy
+        return policy.business_calendar if policy else ALWAYS_OPEN
 
     # -- recording ---------------------------------------------------------------------------
 
@@ -140,9 +144,9 @@ class TicketOps:
             cycle=clock.cycle,
             kind=kind,
             target=clock.target,
-            elapsed=clock.elapsed(at, CALENDAR),
-            state=clock.state(at, warn_at, CALENDAR),
-            due_at=clock.deadline(CALENDAR),
+            elapsed=clock.elapsed(at, self.calendar),
+            state=clock.state(at, warn_at, self.calendar),
+            due_at=clock.deadline(self.calendar),
             **extra,
         )
         summary = f"SLA {clock.metric.value.replace('_', ' ')} {kind.value}"
@@ -196,7 +200,7 @@ class TicketOps:
             return
         for clock in list(self._running()):
             target = policy.target(self.state.priority, clock.metric)
-            if target is not None and clock.retarget(target, self.now, CALENDAR):
+            if target is not None and clock.retarget(target, self.now, self.calendar):
                 self._sla_event(clock, SlaEventKind.RETARGETED)
 
     # -- agent and requester actions ---------------------------------------------------------
@@ -376,7 +380,7 @@ class TicketOps:
         candidates = [
             Wakeup(at, f"SLA {clock.metric.value.replace('_', ' ')} check")
             for clock in self.state.current_clocks()
-            if (at := next_due(clock, warn_at, CALENDAR)) is not None
+            if (at := next_due(clock, warn_at, self.calendar)) is not None
         ]
         if (close_at := self.auto_close_at()) is not None:
             candidates.append(Wakeup(close_at, "auto-close if the requester stays silent"))
@@ -398,8 +402,11 @@ class TicketOps:
             self.close(None, for_inactivity=True)
 
     def _fire_clock(self, clock: Clock) -> None:
-        if clock.breached_at is None and clock.state(self.now, (), CALENDAR) is ClockState.BREACHED:
-            deadline = clock.deadline(CALENDAR) or self.now
+        if (
+            clock.breached_at is None
+            and clock.state(self.now, (), self.calendar) is ClockState.BREACHED
+        ):
+            deadline = clock.deadline(self.calendar) or self.now
             clock.breached_at = deadline
             clock.warned = sorted(set(clock.warned) | set(self._warn_at()))
             self._sla_event(clock, SlaEventKind.BREACHED, at=deadline)
@@ -411,13 +418,13 @@ class TicketOps:
                 urgent=True,
             )
             return
-        fraction = pending_warning(clock, self.now, self._warn_at(), CALENDAR)
+        fraction = pending_warning(clock, self.now, self._warn_at(), self.calendar)
         if fraction is None:
             return
-        due_at = clock.time_at(fraction, CALENDAR) or self.now
+        due_at = clock.time_at(fraction, self.calendar) or self.now
         clock.warned = sorted(set(clock.warned) | {f for f in self._warn_at() if f <= fraction})
         self._sla_event(clock, SlaEventKind.WARNED, fraction=fraction, at=due_at)
-        left = _minutes(clock.remaining(self.now, CALENDAR))
+        left = _minutes(clock.remaining(self.now, self.calendar))
         subject = f"SLA warning on ticket #{self.state.number}: {left} min left"
         targets = [Recipient(user_id=self.state.assignee_id)] if self.state.assignee_id else []
         self.notify(

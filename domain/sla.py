@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Annotated
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from domain.calendar import ALWAYS_OPEN, BusinessCalendar
+from domain.calendars import CalendarTerms, calendar_for
 from domain.enums import ClockState, Metric, Priority, TicketStatus
 
 DEFAULT_WARN_AT = (0.5, 0.75, 0.9)
@@ -47,11 +49,19 @@ class PolicyTerms(BaseModel):
     targets: dict[Priority, MetricTargets]
     warn_at: tuple[Fraction, ...] = DEFAULT_WARN_AT
     pause_statuses: frozenset[TicketStatus] = frozenset({TicketStatus.ON_HOLD})
+    calendar: CalendarTerms | None = Field(
+        None, description="Business hours the clocks count in; none means 24×7."
+    )
 
     @field_validator("warn_at")
     @classmethod
     def _sorted_unique(cls, value: tuple[float, ...]) -> tuple[float, ...]:
         return tuple(sorted(set(value)))
+
+    @cached_property
+    def business_calendar(self) -> BusinessCalendar:
+        """The calendar the clocks of this policy run on (built once per policy)."""
+        return calendar_for(self.calendar)
 
     def target(self, priority: Priority, metric: Metric) -> timedelta | None:
         targets = self.targets.get(priority)

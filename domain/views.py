@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
-from domain.calendar import ALWAYS_OPEN
+from domain.calendar import ALWAYS_OPEN, BusinessCalendar
 from domain.enums import ClockState, Impact, Metric, Priority, Source, TicketStatus, Urgency
 from domain.sla import Clock
 from domain.ticket import TicketState
@@ -81,20 +81,25 @@ class TicketView(BaseModel):
     sla: SlaView
 
 
-def metric_view(clock: Clock, now: datetime, warn_at: tuple[float, ...]) -> MetricView:
+def metric_view(
+    clock: Clock, now: datetime, warn_at: tuple[float, ...], calendar: BusinessCalendar
+) -> MetricView:
     return MetricView(
-        target_at=clock.deadline(ALWAYS_OPEN) if clock.running else None,
-        state=clock.state(now, warn_at, ALWAYS_OPEN),
-        remaining=clock.remaining(now, ALWAYS_OPEN),
-        elapsed=clock.elapsed(now, ALWAYS_OPEN),
+        target_at=clock.deadline(calendar) if clock.running else None,
+        state=clock.state(now, warn_at, calendar),
+        remaining=clock.remaining(now, calendar),
+        elapsed=clock.elapsed(now, calendar),
         cycle=clock.cycle,
     )
 
 
 def sla_view(state: TicketState, now: datetime) -> SlaView:
-    warn_at = state.policy.warn_at if state.policy else ()
+    policy = state.policy
+    warn_at = policy.warn_at if policy else ()
+    calendar = policy.business_calendar if policy else ALWAYS_OPEN
     metrics = {
-        clock.metric.value: metric_view(clock, now, warn_at) for clock in state.current_clocks()
+        clock.metric.value: metric_view(clock, now, warn_at, calendar)
+        for clock in state.current_clocks()
     }
     return SlaView(policy=state.policy.name if state.policy else None, **metrics)
 

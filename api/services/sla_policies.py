@@ -10,10 +10,11 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.schemas.sla import SlaPolicyCreate, SlaPolicyUpdate
-from domain.errors import Conflict, NotFound
+from domain.errors import Conflict, InvalidInput, NotFound
 from domain.policies import SlaPolicy
 from domain.sla import MetricTargets
 from persistence.models import SlaPolicy as SlaPolicyRow
+from persistence.repositories import calendars as calendars_repo
 from persistence.repositories import sla_policies as policies_repo
 from persistence.repositories.sla_policies import PolicyChanges, PolicyFields
 
@@ -74,8 +75,14 @@ async def _check_name_free(session: AsyncSession, name: str, policy_id: UUID | N
         raise Conflict(f"an SLA policy named {name!r} already exists")
 
 
+async def _check_calendar(session: AsyncSession, calendar_id: UUID | None) -> None:
+    if calendar_id is not None and await calendars_repo.get(session, calendar_id) is None:
+        raise InvalidInput(f"no calendar with id {calendar_id}")
+
+
 async def create_policy(session: AsyncSession, body: SlaPolicyCreate) -> SlaPolicyRow:
     await _check_name_free(session, body.name)
+    await _check_calendar(session, body.calendar_id)
     return await policies_repo.create(session, PolicyFields.model_validate(_stored_fields(body)))
 
 
@@ -84,6 +91,7 @@ async def update_policy(
 ) -> SlaPolicyRow:
     if body.name is not None:
         await _check_name_free(session, body.name, policy_id)
+    await _check_calendar(session, body.calendar_id)
     changes = PolicyChanges.model_validate(_stored_fields(body))
     row = await policies_repo.update_policy(session, policy_id, changes)
     if row is None:

@@ -32,10 +32,12 @@ from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from domain.lifecycle import priority_for
 from domain.messages import HistoryQuery, TicketWorkflowInput
 from domain.operations import open_ticket
-from domain.policies import TicketFacts, select_policy
+from domain.policies import SlaPolicy, TicketFacts, select_policy
+from domain.sla import PolicyTerms
 from domain.ticket import DepartmentTerms, HistoryEntry, TicketDraft
 from domain.views import SlaView, TicketView, ticket_view
 from persistence.models import Ticket, User
+from persistence.repositories import calendars as calendars_repo
 from persistence.repositories import departments as departments_repo
 from persistence.repositories import sla_policies as policies_repo
 from persistence.repositories import tickets as tickets_repo
@@ -286,9 +288,27 @@ async def build_draft(
         tags=body.tags,
         metadata=body.metadata,
         assignee_id=body.assignee_id,
-        policy=policy.terms() if policy else None,
+        policy=await _policy_terms(session, policy, now),
         created_at=now,
     )
+
+
+# Holidays are resolved for the years a ticket can still be open in; a calendar is copied
+# into the ticket so its deadlines stay the same on replay whatever is edited later.
+_CALENDAR_YEARS = 3
+
+
+async def _policy_terms(
+    session: AsyncSession, policy: SlaPolicy | None, now: datetime
+) -> PolicyTerms | None:
+    if policy is None:
+        return None
+    terms = policy.terms()
+    if policy.calendar_id is None:
+        return terms
+    years = range(now.year, now.year + _CALENDAR_YEARS)
+    calendar = await calendars_repo.terms(session, policy.calendar_id, years)
+    return PolicyTerms.model_validate({**terms.model_dump(), "calendar": calendar})
 
 
 async def open_new_ticket(

@@ -3,6 +3,7 @@
 from persistence.models.audit import AuditLog
 from persistence.models.auth import RefreshToken, UserToken
 from persistence.models.base import Base, TextEnum, table_of
+from persistence.models.calendars import Calendar
 from persistence.models.content import (
     AutomationRule,
     KnowledgeBaseArticle,
@@ -36,6 +37,7 @@ __all__ = [
     "AuditLog",
     "AutomationRule",
     "Base",
+    "Calendar",
     "Department",
     "KnowledgeBaseArticle",
     "Notification",

@@ -25,7 +25,9 @@ class SlaPolicy(HasId, HasTimestamps, Base):
     enabled: Mapped[bool] = mapped_column(default=True, server_default=true())
     conditions: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'"))
     targets: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'"))
-    calendar_id: Mapped[UUID | None]  # calendars are not stored yet
+    calendar_id: Mapped[UUID | None] = mapped_column(
+        ForeignKey("calendars.id", ondelete="RESTRICT")
+    )
     pause_statuses: Mapped[list[str]] = mapped_column(
         default=lambda: [TicketStatus.ON_HOLD.value], server_default=text("'{on_hold}'")
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
@@ -12,6 +12,7 @@ import httpx
 import pytest
 from temporalio.worker import Worker
 
+from domain.calendars import BusinessHours, CalendarTerms
 from domain.enums import Role
 from tests.api.conftest import Desk, People, assert_problem
 
@@ -125,6 +126,35 @@ async def test_sla_of_a_new_ticket_follows_the_matching_policy(
     report = await api.get(f"{V1}/sla/breaches/{ticket['id']}", headers=desk.agent.auth)
     assert report.status_code == 200
     assert report.json()["sla"]["policy"] == policy.json()["name"]
+
+
+async def test_a_policy_on_a_business_calendar_sets_business_deadlines(
+    api: httpx.AsyncClient, desk: Desk
+) -> None:
+    hours = {day: [["09:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
+    calendar = await api.post(
+        f"{V1}/calendars",
+        headers=desk.admin.auth,
+        json={"name": f"Office {uuid4().hex[:8]}", "timezone": "Europe/Madrid", "hours": hours},
+    )
+    assert calendar.status_code == 201, calendar.text
+    policy = await api.post(
+        f"{V1}/sla/policies",
+        headers=desk.admin.auth,
+        json={
+            "name": f"Office hours {uuid4().hex[:8]}",
+            "position": 0,
+            "conditions": {"department_id": [str(desk.department_id)]},
+            "targets": {"P2": {"first_response": "PT2H", "resolution": "P1D"}},
+            "calendar_id": calendar.json()["id"],
+        },
+    )
+    assert policy.status_code == 201, policy.text
+    ticket = await open_ticket(api, desk, priority="P2")
+    terms = CalendarTerms.model_validate({"timezone": "Europe/Madrid", "hours": hours})
+    opened = datetime.fromisoformat(ticket["created_at"])
+    due = BusinessHours(terms).add_business_time(opened, timedelta(hours=2))
+    assert datetime.fromisoformat(ticket["sla"]["first_response"]["target_at"]) == due
 
 
 async def test_requesters_only_ever_see_their_own_tickets(
@@ -384,3 +414,16 @@ async def test_breached_tickets_are_listed_for_the_team(
     assert ("first_response", "breached") in events
     live = await api.get(f"{V1}/tickets/{ticket['number']}", headers=desk.requester.auth)
     assert live.json()["sla"]["first_response"]["remaining"].startswith("-")
+
+
+async def test_a_policy_cannot_name_an_unknown_calendar(api: httpx.AsyncClient, desk: Desk) -> None:
+    response = await api.post(
+        f"{V1}/sla/policies",
+        headers=desk.admin.auth,
+        json={
+            "name": f"Nowhere {uuid4().hex[:8]}",
+            "targets": {"P2": {"first_response": "PT2H"}},
+            "calendar_id": str(uuid4()),
+        },
+    )
+    assert_problem(response, 422)

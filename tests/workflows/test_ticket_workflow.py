@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 from uuid import uuid4
+from zoneinfo import ZoneInfo
 
 import pytest
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from domain.calendars import BusinessHours, CalendarTerms
 from domain.enums import ClockState, Priority, TicketStatus
 from domain.messages import (
     AssignInput,
@@ -22,7 +24,14 @@ from domain.messages import (
 )
 from domain.ticket import HistoryEntry
 from domain.views import SlaView, TicketView
-from tests.workflows.conftest import AGENT, REQUESTER, RecordedReadModel, Tickets, make_draft
+from tests.workflows.conftest import (
+    AGENT,
+    POLICY,
+    REQUESTER,
+    RecordedReadModel,
+    Tickets,
+    make_draft,
+)
 from workflows.ticket import TicketWorkflow
 
 TOLERANCE = timedelta(seconds=1)
@@ -239,3 +248,24 @@ async def test_history_query_needs_no_input_from_the_web_ui(
     handle = await tickets.start(make_draft(await time_skipping_env.get_current_time()))
     history: list[HistoryEntry] = await handle.query("history", result_type=list[HistoryEntry])
     assert [e.kind for e in history][:1] == ["created"]
+
+
+async def test_clocks_count_business_hours_only(
+    time_skipping_env: WorkflowEnvironment, tickets: Tickets, read_model: RecordedReadModel
+) -> None:
+    now = await time_skipping_env.get_current_time()
+    zone = ZoneInfo("Europe/Madrid")
+    workdays = {day: [("09:00", "17:00")] for day in ("mon", "tue", "wed", "thu", "fri")}
+    calendar = CalendarTerms.model_validate(
+        {"timezone": "Europe/Madrid", "hours": workdays, "holidays": [now.astimezone(zone).date()]}
+    )
+    policy = POLICY.model_copy(update={"calendar": calendar})
+    draft = make_draft(now, policy=policy)
+    handle = await tickets.start(draft)
+    expected = BusinessHours(calendar).add_business_time(draft.created_at, timedelta(minutes=15))
+    assert expected - draft.created_at > timedelta(hours=1)  # today is a holiday
+    view = await sla(handle)
+    assert view.first_response is not None and view.first_response.target_at == expected
+
+    await time_skipping_env.sleep(expected - draft.created_at + timedelta(seconds=1))
+    assert [b.at for b in read_model.entries("sla.breached")][:1] == [expected]
