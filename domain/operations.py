@@ -30,6 +30,7 @@ from domain.ticket import (
 )
 
 _S = TicketStatus
+KEPT_CLOCKS_PER_METRIC = 20
 
 
 @dataclass(frozen=True)
@@ -278,7 +279,7 @@ class TicketOps:
         self.state.resolved_at = self.now
         self.state.closed_for_inactivity = False
         self._move(_S.RESOLVED, actor_id, "resolved", extra)
-        self._first_response_given()
+        self._agent_replied()
         self._stop(self.state.clock(Metric.RESOLUTION))
         subject = f"Ticket #{self.state.number} resolved"
         self.notify("resolved", [Recipient(user_id=self.state.requester_id)], subject)
@@ -332,7 +333,7 @@ class TicketOps:
                 f"You were mentioned on ticket #{self.state.number}",
             )
         if by_staff and comment.author_id != self.state.requester_id:
-            self._first_response_given()
+            self._agent_replied()
         elif comment.author_id == self.state.requester_id:
             self._requester_replied(comment.author_id)
 
@@ -341,11 +342,42 @@ class TicketOps:
             self.state.first_response_at = self.now
             self._stop(self.state.clock(Metric.FIRST_RESPONSE))
 
+    def _agent_replied(self) -> None:
+        self._first_response_given()
+        self._stop(self._running_clock(Metric.NEXT_RESPONSE))
+
     def _requester_replied(self, actor_id: UUID) -> None:
         if self.state.status is _S.RESOLVED:
             self.reopen(actor_id)
         elif self.state.status is _S.ON_HOLD:
             self._move(_S.IN_PROGRESS, actor_id, "status_changed")
+        self._await_next_response()
+
+    def _await_next_response(self) -> None:
+        """After the first response, a requester's reply starts the next-response clock.
+
+        It runs from the oldest unanswered reply: a second reply before an agent answers
+        leaves the running clock alone. Before any first response that clock covers it.
+        """
+        if self.state.first_response_at is None or self.state.status is _S.CLOSED:
+            return
+        if self._running_clock(Metric.NEXT_RESPONSE) is not None:
+            return
+        last = self.state.clock(Metric.NEXT_RESPONSE)
+        self._forget_old_clocks(Metric.NEXT_RESPONSE)
+        self.start_clock(Metric.NEXT_RESPONSE, last.cycle + 1 if last else 1)
+
+    def _running_clock(self, metric: Metric) -> Clock | None:
+        clock = self.state.clock(metric)
+        return clock if clock is not None and clock.running else None
+
+    def _forget_old_clocks(self, metric: Metric) -> None:
+        # Every exchange adds a next-response clock; the state keeps the recent ones and
+        # sla_history keeps them all, so a long conversation cannot bloat the workflow.
+        mine = [c for c in self.state.clocks if c.metric is metric]
+        room_for_one_more = max(0, len(mine) - KEPT_CLOCKS_PER_METRIC + 1)
+        stale = {id(c) for c in mine[:room_for_one_more]}
+        self.state.clocks = [c for c in self.state.clocks if id(c) not in stale]
 
     def check_rate(self) -> None:
         if self.state.status not in (_S.RESOLVED, _S.CLOSED):

@@ -21,7 +21,9 @@ POLICY = PolicyTerms(
     name="Standard",
     targets={
         Priority.P1: MetricTargets(
-            first_response=timedelta(minutes=15), resolution=timedelta(hours=4)
+            first_response=timedelta(minutes=15),
+            next_response=timedelta(minutes=30),
+            resolution=timedelta(hours=4),
         ),
         Priority.P3: MetricTargets(first_response=timedelta(hours=4), resolution=timedelta(days=1)),
     },
@@ -180,3 +182,31 @@ def test_duplicate_comment_id_is_stored_once() -> None:
     second = TicketOps(state, at(2))
     second.comment(comment, by_staff=True)
     assert len(first.effects.comments) == 1 and not second.effects
+
+
+def test_next_response_runs_from_the_oldest_unanswered_requester_reply() -> None:
+    state = new_ticket()
+    TicketOps(state, at(1)).comment(reply(REQUESTER), by_staff=False)
+    assert state.clock(Metric.NEXT_RESPONSE) is None  # the first response covers it
+    TicketOps(state, at(5)).comment(reply(AGENT), by_staff=True)
+    TicketOps(state, at(10)).comment(reply(REQUESTER), by_staff=False)
+    TicketOps(state, at(20)).comment(reply(REQUESTER), by_staff=False)
+    waiting = sla_view(state, at(20)).next_response
+    assert waiting is not None and waiting.target_at == at(40) and waiting.cycle == 1
+    TicketOps(state, at(25)).comment(reply(AGENT, private=True), by_staff=True)
+    TicketOps(state, at(30)).comment(reply(AGENT), by_staff=True)
+    answered = sla_view(state, at(31)).next_response
+    assert answered is not None and answered.state is ClockState.MET
+    TicketOps(state, at(50)).comment(reply(REQUESTER), by_staff=False)
+    again = sla_view(state, at(50)).next_response
+    assert again is not None and again.cycle == 2 and again.target_at == at(80)
+
+
+def test_a_long_conversation_keeps_only_recent_next_response_clocks() -> None:
+    state = new_ticket()
+    TicketOps(state, at(1)).comment(reply(AGENT), by_staff=True)
+    for n in range(30):
+        TicketOps(state, at(2 + 2 * n)).comment(reply(REQUESTER), by_staff=False)
+        TicketOps(state, at(3 + 2 * n)).comment(reply(AGENT), by_staff=True)
+    kept = [c for c in state.clocks if c.metric is Metric.NEXT_RESPONSE]
+    assert len(kept) == 20 and kept[-1].cycle == 30

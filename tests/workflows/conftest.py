@@ -29,7 +29,9 @@ POLICY = PolicyTerms(
     name="Fast",
     targets={
         Priority.P1: MetricTargets(
-            first_response=timedelta(minutes=15), resolution=timedelta(hours=4)
+            first_response=timedelta(minutes=15),
+            next_response=timedelta(minutes=30),
+            resolution=timedelta(hours=4),
         ),
         Priority.P3: MetricTargets(first_response=timedelta(hours=4), resolution=timedelta(days=1)),
     },

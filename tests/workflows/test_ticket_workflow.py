@@ -269,3 +269,27 @@ async def test_clocks_count_business_hours_only(
 
     await time_skipping_env.sleep(expected - draft.created_at + timedelta(seconds=1))
     assert [b.at for b in read_model.entries("sla.breached")][:1] == [expected]
+
+
+async def test_next_response_breaches_when_a_requester_reply_waits_too_long(
+    time_skipping_env: WorkflowEnvironment, tickets: Tickets, read_model: RecordedReadModel
+) -> None:
+    draft = make_draft(await time_skipping_env.get_current_time())
+    handle = await tickets.start(draft)
+    await handle.execute_update(
+        TicketWorkflow.comment, CommentInput(author_id=AGENT, body="Which printer?")
+    )
+    await handle.signal(
+        TicketWorkflow.external_reply, ExternalReply(author_id=REQUESTER, body="The one on 3")
+    )
+    view = await sla(handle)
+    assert view.next_response is not None and view.next_response.target_at is not None
+    due = view.next_response.target_at
+    await time_skipping_env.sleep(timedelta(minutes=31))
+    breaches = [e for e in read_model.entries("sla.breached") if e.sla]
+    assert [(e.sla.metric, e.at) for e in breaches if e.sla] == [("next_response", due)]
+    answered = await handle.execute_update(
+        TicketWorkflow.comment, CommentInput(author_id=AGENT, body="Replacing it")
+    )
+    assert answered.sla.next_response is not None
+    assert answered.sla.next_response.state is ClockState.BREACHED  # late stays late
