@@ -16,6 +16,7 @@ from temporalio.client import Client
 
 from api.schemas.tickets import TicketCreate
 from api.security import hash_password, verify_password
+from api.services import automation as automation_service
 from api.services import tickets as tickets_service
 from domain.enums import Impact, Priority, Role, Urgency
 from domain.sla import MetricTargets
@@ -148,8 +149,9 @@ class _Seeder:
         self.created: dict[str, int] = {}
         self.password: str | None = None
 
-    def count(self, what: str) -> None:
-        self.created[what] = self.created.get(what, 0) + 1
+    def count(self, what: str, n: int = 1) -> None:
+        if n:
+            self.created[what] = self.created.get(what, 0) + n
 
     async def admin(self) -> tuple[User, str | None]:
         email = self.settings.admin_email
@@ -233,6 +235,10 @@ async def seed_demo(
         demo_password = admin_password or secrets.token_urlsafe(12)
         people = await seeder.people(departments, demo_password)
         await seeder.policies()
+        senior = await automation_service.first_agent_of(session, departments["IT Support"])
+        seeder.count(
+            "automation rules", await automation_service.seed_rules(session, admin.id, senior)
+        )
         await session.commit()
         await _tickets(session, temporal, settings, seeder, people, departments)
     seeded = DemoSeed(

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
 from api.seed import TICKETS, seed_demo
+from api.services.automation import PREDEFINED_RULES
 from ticketflow.settings import Settings
 
 
@@ -27,6 +28,7 @@ async def test_seed_twice_creates_once_and_opens_real_tickets(
     assert first.admin_password
     assert first.created["admin"] == 1
     assert first.created["tickets"] == len(TICKETS)
+    assert first.created["automation rules"] == len(PREDEFINED_RULES)
 
     second = await seed_demo(session_factory, dev_env.client, settings)
     assert second.created == {}
