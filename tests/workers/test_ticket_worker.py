@@ -46,10 +46,14 @@ FAST = PolicyTerms(
     name="Seconds",
     targets={
         Priority.P1: MetricTargets(
-            first_response=timedelta(seconds=2), resolution=timedelta(minutes=5)
+            first_response=timedelta(seconds=2),
+            next_response=timedelta(minutes=1),
+            resolution=timedelta(minutes=5),
         ),
         Priority.P2: MetricTargets(
-            first_response=timedelta(minutes=1), resolution=timedelta(minutes=10)
+            first_response=timedelta(minutes=1),
+            next_response=timedelta(minutes=2),
+            resolution=timedelta(minutes=10),
         ),
     },
 )
