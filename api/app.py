@@ -17,6 +17,7 @@ from api.middleware import BodyLimitMiddleware, Metrics, MetricsMiddleware
 from api.ratelimit import RateLimiter
 from api.routes import api_router, automation, ops_router
 from api.routes.calendars import router as calendars_router
+from api.routes.templates import router as templates_router
 from persistence.db import create_engine, session_factory
 from ticketflow.settings import Settings
 from ticketflow.temporal import connect_temporal
@@ -87,6 +88,7 @@ def create_app(settings: Settings, resources: Resources | None = None) -> FastAP
     app.include_router(api_router)
     app.include_router(automation.router)
     app.include_router(calendars_router)
+    app.include_router(templates_router)
     app.add_middleware(BodyLimitMiddleware, limit=MAX_BODY_BYTES)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics, router=app.router)
     return app

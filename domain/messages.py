@@ -10,6 +10,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from domain.enums import Priority, Role, Source, TicketStatus
+from domain.rules import Rule
 from domain.ticket import (
     CommentRecord,
     HistoryEntry,
@@ -95,6 +96,16 @@ class TicketWorkflowInput(BaseModel):
     draft: TicketDraft | None = None
     state: TicketState | None = None
     history: list[HistoryEntry] = Field(default_factory=list)
+    rules: list[Rule] = Field(default_factory=list, description="Automation rules to run.")
+    time_rules_held: list[str] = Field(
+        default_factory=list, description="Time rules whose conditions held at the last check."
+    )
     continue_as_new_after: int | None = Field(
         None, description="Continue as new past this many history events (tests and tuning)."
     )
+
+
+class RulesChanged(BaseModel):
+    """The automation rules now in force (sent to every open ticket when they change)."""
+
+    rules: list[Rule] = Field(default_factory=list)

@@ -238,6 +238,16 @@ class TicketOps:
         )
         self.retarget()
 
+    def tag(self, tag: str, *, add: bool) -> None:
+        """Add or remove one tag (a no-op when it is already so)."""
+        tags = [t for t in self.state.tags if t != tag] + ([tag] if add else [])
+        if sorted(tags) == sorted(self.state.tags):
+            return
+        changes = {"tags": [list(self.state.tags), tags]}
+        self.state.tags = tags
+        verb = "Tagged" if add else "Untagged"
+        self.record("tagged", None, f"{verb} {tag}", changes=changes)
+
     def check_set_status(self, status: TicketStatus) -> None:
         if status is _S.REOPENED:
             self.check_reopen()

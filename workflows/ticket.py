@@ -17,6 +17,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from domain.automation import RuleBook, open_with_rules
     from domain.errors import IllegalTransition, TicketflowError
     from domain.messages import (
         AssignInput,
@@ -28,12 +29,14 @@ with workflow.unsafe.imports_passed_through():
         ReadModelBatch,
         ReopenInput,
         ResolveInput,
+        RulesChanged,
         SetPriorityInput,
         SetStatusInput,
         TicketWorkflowInput,
     )
-    from domain.operations import Effects, TicketOps, Wakeup, open_ticket
-    from domain.ticket import CommentRecord, HistoryEntry
+    from domain.operations import Effects, TicketOps, Wakeup
+    from domain.rules import Trigger
+    from domain.ticket import CommentRecord, HistoryEntry, TicketState
     from domain.views import SlaView, TicketView, sla_view, ticket_view
     from workflows.visibility import details_card, search_attribute_updates
 
@@ -62,11 +65,13 @@ class TicketWorkflow:
         self._timer: asyncio.Task[None] | None = None
         self._timer_at: Wakeup | None = None
         self._searchable: dict[str, Any] = {}
+        self._rules = RuleBook(input.rules, input.time_rules_held)
+        self._replan = False
         if input.state is not None:
             self._state = input.state
             self._history = list(input.history)
         elif input.draft is not None:
-            self._state, effects = open_ticket(input.draft)
+            self._state, effects = open_with_rules(input.draft, self._rules)
             self._history = []
             self._absorb(effects)
         else:
@@ -82,21 +87,36 @@ class TicketWorkflow:
                 break
             self._arm_timer()
             await workflow.wait_condition(
-                lambda: bool(self._pending) or self._timer_fired() or self._should_continue()
+                lambda: (
+                    bool(self._pending)
+                    or self._timer_fired()
+                    or self._replan
+                    or self._should_continue()
+                )
             )
+            self._replan = False
             if self._timer_fired():
                 self._timer, self._timer_at = None, None
                 ops = self._ops()
                 ops.advance_time()
+                self._rules.on_time(ops, self._history + ops.effects.history)
                 self._commit(ops)
             await self._flush()
             if self._should_continue():
                 await self._continue_as_new()
         return self._view()
 
+    def _next_wakeup(self) -> Wakeup | None:
+        now = workflow.now()
+        wakeups = [
+            self._ops().next_wakeup(),
+            self._rules.next_wakeup(self._state, now, self._history),
+        ]
+        return min((w for w in wakeups if w is not None), key=lambda w: w.at, default=None)
+
     def _arm_timer(self) -> None:
         """Keep exactly one durable timer, on the next instant the ticket needs attention."""
-        wakeup = self._ops().next_wakeup()
+        wakeup = self._next_wakeup()
         if wakeup == self._timer_at and self._timer is not None:
             return
         if self._timer is not None:
@@ -125,6 +145,8 @@ class TicketWorkflow:
             TicketWorkflowInput(
                 state=self._state,
                 history=self._history,
+                rules=self._rules.rules,
+                time_rules_held=self._rules.seen_true,
                 continue_as_new_after=self._continue_after,
             )
         )
@@ -178,13 +200,25 @@ class TicketWorkflow:
     def _view(self) -> TicketView:
         return ticket_view(self._state, workflow.now())
 
-    def _act(self, change: Callable[[TicketOps], None]) -> TicketView:
+    def _act(
+        self,
+        change: Callable[[TicketOps], None],
+        trigger: Trigger = Trigger.UPDATED,
+        comment: CommentRecord | None = None,
+    ) -> TicketView:
         ops = self._ops()
+        before = self._snapshot() if self._rules.has(trigger) else None
         try:
             change(ops)
         except TicketflowError as error:
             raise _rejected(error) from error
+        if ops.effects:
+            history = self._history + ops.effects.history
+            self._rules.on_event(ops, trigger, history, before=before, comment=comment)
         return self._commit(ops)
+
+    def _snapshot(self) -> TicketState:
+        return self._state.model_copy(deep=True)
 
     def _check(self, check: Callable[[TicketOps], None]) -> None:
         try:
@@ -230,7 +264,9 @@ class TicketWorkflow:
             created_at=workflow.now(),
         )
         by_staff = input.author_role.is_staff
-        return self._act(lambda ops: ops.comment(record, by_staff=by_staff))
+        return self._act(
+            lambda ops: ops.comment(record, by_staff=by_staff), Trigger.COMMENT_ADDED, record
+        )
 
     @comment.validator
     def _validate_comment(self, input: CommentInput) -> None:
@@ -279,9 +315,16 @@ class TicketWorkflow:
             created_at=workflow.now(),
         )
         try:
-            self._act(lambda ops: ops.comment(record, by_staff=False))
+            self._act(
+                lambda ops: ops.comment(record, by_staff=False), Trigger.COMMENT_ADDED, record
+            )
         except ApplicationError as error:
             workflow.logger.warning("external reply ignored: %s", error)
+
+    @workflow.signal(name="rules_changed", description="The automation rules now in force.")
+    def rules_changed(self, input: RulesChanged) -> None:
+        self._rules = RuleBook(input.rules, self._rules.seen_true)
+        self._replan = True
 
     # -- queries ---------------------------------------------------------------------------------
 

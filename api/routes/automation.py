@@ -8,7 +8,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response, status
 
-from api.deps import AdminUser, SessionDep
+from api.deps import AdminUser, SessionDep, TemporalDep
 from api.paths import API_PREFIX
 from api.schemas.automation import (
     AutomationTest,
@@ -43,9 +43,12 @@ async def list_rules(
 
 
 @router.post("/rules", status_code=status.HTTP_201_CREATED, summary="Create a rule [Admin]")
-async def create_rule(admin: AdminUser, session: SessionDep, body: RuleCreate) -> RuleOut:
+async def create_rule(
+    admin: AdminUser, session: SessionDep, temporal: TemporalDep, body: RuleCreate
+) -> RuleOut:
     row = await service.create_rule(session, body, admin.id)
     await session.commit()
+    await service.broadcast_rules(session, temporal)
     return RuleOut.model_validate(row)
 
 
@@ -59,27 +62,34 @@ async def get_rule(rule_id: UUID, _: AdminUser, session: SessionDep) -> RuleOut:
 
 @router.put("/rules/{rule_id}", summary="Change a rule; absent fields stay as they are [Admin]")
 async def update_rule(
-    rule_id: UUID, _: AdminUser, session: SessionDep, body: RuleUpdate
+    rule_id: UUID, _: AdminUser, session: SessionDep, temporal: TemporalDep, body: RuleUpdate
 ) -> RuleOut:
     row = await service.update_rule(session, rule_id, body)
     await session.commit()
+    await service.broadcast_rules(session, temporal)
     return RuleOut.model_validate(row)
 
 
 @router.delete(
     "/rules/{rule_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a rule [Admin]"
 )
-async def delete_rule(rule_id: UUID, _: AdminUser, session: SessionDep) -> Response:
+async def delete_rule(
+    rule_id: UUID, _: AdminUser, session: SessionDep, temporal: TemporalDep
+) -> Response:
     if not await rules_repo.delete_rule(session, rule_id):
         raise NotFound("no such automation rule")
     await session.commit()
+    await service.broadcast_rules(session, temporal)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.patch("/rules/{rule_id}/toggle", summary="Enable a disabled rule, or disable it [Admin]")
-async def toggle_rule(rule_id: UUID, _: AdminUser, session: SessionDep) -> RuleOut:
+async def toggle_rule(
+    rule_id: UUID, _: AdminUser, session: SessionDep, temporal: TemporalDep
+) -> RuleOut:
     row = await service.toggle_rule(session, rule_id)
     await session.commit()
+    await service.broadcast_rules(session, temporal)
     return RuleOut.model_validate(row)
 
 

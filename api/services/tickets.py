@@ -27,16 +27,18 @@ from api.errors import EngineUnavailableError
 from api.schemas.tickets import TicketCreate
 from api.services import access
 from api.services.sla_policies import to_domain_all
+from domain.automation import RuleBook, open_with_rules
 from domain.enums import ClockState, Role, UserStatus
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from domain.lifecycle import priority_for
 from domain.messages import HistoryQuery, TicketWorkflowInput
-from domain.operations import open_ticket
 from domain.policies import SlaPolicy, TicketFacts, select_policy
+from domain.rules import Rule
 from domain.sla import PolicyTerms
 from domain.ticket import DepartmentTerms, HistoryEntry, TicketDraft
 from domain.views import SlaView, TicketView, ticket_view
 from persistence.models import Ticket, User
+from persistence.repositories import automation_rules as rules_repo
 from persistence.repositories import calendars as calendars_repo
 from persistence.repositories import departments as departments_repo
 from persistence.repositories import sla_policies as policies_repo
@@ -79,12 +81,12 @@ def workflow_id(number: int) -> str:
 
 
 async def start_ticket_workflow(
-    client: Client, settings: Settings, draft: TicketDraft
+    client: Client, settings: Settings, draft: TicketDraft, rules: Sequence[Rule] = ()
 ) -> WorkflowHandle[Any, Any]:
     """Start the ticket's workflow; starting it again (a retry) finds the running one."""
     return await client.start_workflow(
         WORKFLOW_TYPE,
-        TicketWorkflowInput(draft=draft),
+        TicketWorkflowInput(draft=draft, rules=list(rules)),
         id=workflow_id(draft.number),
         task_queue=settings.task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
@@ -335,11 +337,12 @@ async def open_new_ticket(
             view = await _replay(session, client, settings, caller, body, ticket_id, number, now)
             return Opened(view, created=False)
     draft = await build_draft(session, caller, body, ticket_id=ticket_id, number=number, now=now)
+    rules = await rules_repo.enabled_rules(session)
     # Commit the claim before starting: a concurrent retry waits on it, then finds our number.
     await session.commit()
     async with engine_deadline():
-        await start_ticket_workflow(client, settings, draft)
-    state, _ = open_ticket(draft)
+        await start_ticket_workflow(client, settings, draft, rules)
+    state, _ = open_with_rules(draft, RuleBook(rules))
     return Opened(ticket_view(state, now), created=True)
 
 
@@ -368,9 +371,10 @@ async def _replay(
     if row is not None:
         return view_from_row(row, now)
     draft = await build_draft(session, caller, body, ticket_id=ticket_id, number=number, now=now)
+    rules = await rules_repo.enabled_rules(session)
     try:
         async with engine_deadline():
-            handle = await start_ticket_workflow(client, settings, draft)
+            handle = await start_ticket_workflow(client, settings, draft, rules)
             view: TicketView = await handle.query("ticket", result_type=TicketView)
     except WorkflowAlreadyStartedError as error:
         raise Conflict("this Idempotency-Key was used for a ticket that is gone") from error

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -427,3 +428,42 @@ async def test_a_policy_cannot_name_an_unknown_calendar(api: httpx.AsyncClient, 
         },
     )
     assert_problem(response, 422)
+
+
+async def test_a_new_rule_reaches_tickets_already_open(
+    api: httpx.AsyncClient, desk: Desk, worker: Worker
+) -> None:
+    ticket = await open_ticket(api, desk, priority="P3")
+    tag = f"vip-{uuid4().hex[:6]}"
+    rule = await api.post(
+        f"{V1}/automation/rules",
+        headers=desk.admin.auth,
+        json={
+            "name": f"tag {tag}",
+            "trigger": "updated",
+            "conditions": {
+                "all": [
+                    {"field": "priority", "operator": "changed_to", "value": "P2"},
+                    {
+                        "field": "department_id",
+                        "operator": "equals",
+                        "value": str(desk.department_id),
+                    },
+                ]
+            },
+            "actions": [{"type": "add_tag", "tag": tag}],
+        },
+    )
+    assert rule.status_code == 201, rule.text
+    priorities = itertools.cycle(["P2", "P3"])
+
+    async def tagged() -> bool:
+        changed = await api.patch(
+            f"{V1}/tickets/{ticket['number']}/priority",
+            json={"priority": next(priorities)},
+            headers=desk.agent.auth,
+        )
+        return tag in changed.json()["tags"]
+
+    await eventually(tagged)
+    await api.delete(f"{V1}/automation/rules/{rule.json()['id']}", headers=desk.admin.auth)
