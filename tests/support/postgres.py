@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import tempfile
 import uuid
@@ -60,6 +61,31 @@ async def scratch_database(server_url: str, *, migrate: bool = True) -> AsyncIte
             from persistence.migrate import upgrade_async
 
             await upgrade_async(url)
+            await _offset_ticket_numbers(url)
         yield url
     finally:
         await drop_database(server_url, name)
+
+
+async def _offset_ticket_numbers(url: str) -> None:
+    """Start this database's ticket numbers far from any other's.
+
+    Ticket workflows are named by number (`ticket-<n>`), and every test database shares one
+    Temporal server: two databases both handing out #1 would meet in the same workflow.
+    """
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    start = 10**10 + secrets.randbelow(10**12)
+    connection = await asyncpg.connect(
+        user=parsed.username,
+        password=parsed.password,
+        host=parsed.query.get("host") or parsed.host,
+        port=parsed.port,
+        database=parsed.database,
+    )
+    try:
+        await connection.execute(f"ALTER SEQUENCE ticket_number_seq RESTART WITH {start}")
+    finally:
+        await connection.close()

@@ -29,6 +29,7 @@ from domain.messages import (
     SetStatusInput,
     TicketWorkflowInput,
 )
+from domain.rules import Rule
 from domain.sla import MetricTargets, PolicyTerms
 from domain.ticket import DepartmentTerms, TicketDraft
 from domain.views import TicketView
@@ -56,6 +57,16 @@ FAST = PolicyTerms(
             resolution=timedelta(minutes=10),
         ),
     },
+)
+
+
+DOWNGRADE_TAG = Rule.model_validate(
+    {
+        "name": "lowered to P2 → tag",
+        "trigger": "updated",
+        "conditions": {"field": "priority", "operator": "changed_to", "value": "P2"},
+        "actions": [{"type": "add_tag", "tag": "downgraded"}],
+    }
 )
 
 
@@ -115,7 +126,7 @@ async def test_whole_lifecycle_lands_in_the_read_model(
     async with build_worker(client, session_factory, settings):
         handle: WorkflowHandle[TicketWorkflow, TicketView] = await client.start_workflow(
             TicketWorkflow.run,
-            TicketWorkflowInput(draft=draft),
+            TicketWorkflowInput(draft=draft, rules=[DOWNGRADE_TAG]),
             id=f"ticket-{draft.number}",
             task_queue=settings.task_queue,
         )
@@ -188,6 +199,7 @@ async def test_whole_lifecycle_lands_in_the_read_model(
             )
         assert row.closed_for_inactivity and row.assignee_id == agent
         assert row.priority == "P2" and row.first_response_at is not None
+        assert row.tags == ["downgraded"]
         assert len(comments) == 4 and sum(c.private for c in comments) == 1
         kinds = [a.after["kind"] for a in audit if a.after]
         assert kinds.count("reopened") == 1 and kinds.count("resolved") == 2
