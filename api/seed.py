@@ -17,6 +17,7 @@ from temporalio.client import Client
 from api.schemas.tickets import TicketCreate
 from api.security import hash_password, verify_password
 from api.services import automation as automation_service
+from api.services import templates as templates_service
 from api.services import tickets as tickets_service
 from domain.enums import Impact, Priority, Role, Urgency
 from domain.sla import MetricTargets
@@ -239,6 +240,8 @@ async def seed_demo(
         seeder.count(
             "automation rules", await automation_service.seed_rules(session, admin.id, senior)
         )
+        templates = await templates_service.seed_templates(session, admin.id)
+        seeder.count("response templates", templates)
         await session.commit()
         await _tickets(session, temporal, settings, seeder, people, departments)
     seeded = DemoSeed(

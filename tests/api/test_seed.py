@@ -13,6 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.seed import TICKETS, seed_demo
 from api.services.automation import PREDEFINED_RULES
+from api.services.templates import DEFAULT_TEMPLATES
 from ticketflow.settings import Settings
 
 
@@ -29,6 +30,7 @@ async def test_seed_twice_creates_once_and_opens_real_tickets(
     assert first.created["admin"] == 1
     assert first.created["tickets"] == len(TICKETS)
     assert first.created["automation rules"] == len(PREDEFINED_RULES)
+    assert first.created["response templates"] == len(DEFAULT_TEMPLATES)
 
     second = await seed_demo(session_factory, dev_env.client, settings)
     assert second.created == {}
