@@ -17,6 +17,7 @@ from api.middleware import BodyLimitMiddleware, Metrics, MetricsMiddleware
 from api.ratelimit import RateLimiter
 from api.routes import api_router, automation, ops_router
 from api.routes.calendars import router as calendars_router
+from api.routes.routing import router as routing_router
 from api.routes.templates import router as templates_router
 from persistence.db import create_engine, session_factory
 from ticketflow.settings import Settings
@@ -85,6 +86,7 @@ def create_app(settings: Settings, resources: Resources | None = None) -> FastAP
     app.state.metrics = Metrics()
     install_error_handlers(app)
     app.include_router(ops_router)
+    app.include_router(routing_router)  # first: its /users/agents/available before /users/{id}
     app.include_router(api_router)
     app.include_router(automation.router)
     app.include_router(calendars_router)

@@ -42,14 +42,6 @@ async def create_user(_: AdminUser, session: SessionDep, body: UserCreate) -> Us
     return UserOut.model_validate(user)
 
 
-@router.get("/agents/available", summary="Online agents, least loaded first [Auth]")
-async def available_agents(
-    _: CurrentUser, session: SessionDep, department_id: UUID | None = None
-) -> list[UserOut]:
-    agents = await users_repo.available_agents(session, department_id=department_id)
-    return [UserOut.model_validate(a) for a in agents]
-
-
 @router.get("/{user_id}", summary="A user [Auth: yourself, or staff]")
 async def get_user(user_id: UUID, caller: CurrentUser, session: SessionDep) -> UserOut:
     if user_id != caller.id and not caller.role.is_staff:

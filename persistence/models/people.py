@@ -37,6 +37,7 @@ class User(HasId, HasTimestamps, Base):
         enum_check("availability", Availability),
         enum_check("locale", Locale),
         CheckConstraint("current_load >= 0", name="current_load_not_negative"),
+        CheckConstraint("max_load >= 1", name="max_load_positive"),
     )
 
     email: Mapped[str]
@@ -54,6 +55,10 @@ class User(HasId, HasTimestamps, Base):
         default=Availability.OFFLINE, server_default=Availability.OFFLINE.value
     )
     current_load: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    # Routing (persistence/routing.py): no new work past `max_load` open tickets; ties in
+    # load go to whoever was picked longest ago (never picked: first).
+    max_load: Mapped[int] = mapped_column(default=10, server_default=text("10"))
+    last_assigned_at: Mapped[datetime | None]
     locale: Mapped[Locale] = mapped_column(default=Locale.EN, server_default=Locale.EN.value)
     phone: Mapped[str | None]
     slack_user_id: Mapped[str | None]

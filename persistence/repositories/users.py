@@ -103,21 +103,6 @@ async def list_users(
     return await paginate(session, statement, NEWEST_FIRST, limit=limit, cursor=cursor)
 
 
-async def available_agents(
-    session: AsyncSession, *, department_id: UUID | None = None
-) -> list[User]:
-    """Active staff who are online, least loaded first."""
-    statement = _live().where(
-        User.role.in_([Role.AGENT, Role.ADMIN]),
-        User.status == UserStatus.ACTIVE,
-        User.availability == Availability.ONLINE,
-    )
-    if department_id is not None:
-        statement = statement.where(User.department_id == department_id)
-    statement = statement.order_by(User.current_load, User.id)
-    return list(await session.scalars(statement))
-
-
 async def _update(session: AsyncSession, user_id: UUID, **values: Any) -> User | None:
     statement = (
         update(User)
