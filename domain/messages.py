@@ -109,3 +109,13 @@ class RulesChanged(BaseModel):
     """The automation rules now in force (sent to every open ticket when they change)."""
 
     rules: list[Rule] = Field(default_factory=list)
+
+
+class PickAgentInput(BaseModel):
+    department_id: UUID
+    category: str | None = None
+    exclude: list[UUID] = Field(default_factory=list)
+
+
+class PickAgentResult(BaseModel):
+    agent_id: UUID | None = None

@@ -8,6 +8,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.readmodel import ReadModelActivities
+from activities.routing import RoutingActivities
 from ticketflow.settings import Settings
 from workflows.ticket import TicketWorkflow
 
@@ -30,11 +31,12 @@ def build_worker(
 ) -> Worker:
     """A worker for the ticket workflow, its activities wired to their collaborators."""
     read_model = ReadModelActivities(sessions)
+    routing = RoutingActivities(sessions)
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=[TicketWorkflow],
-        activities=[read_model.apply],
+        activities=[read_model.apply, routing.pick, routing.release],
         max_cached_workflows=MAX_CACHED_WORKFLOWS,
         workflow_runner=WORKFLOW_RUNNER,
     )

@@ -25,6 +25,8 @@ with workflow.unsafe.imports_passed_through():
         CommentInput,
         ExternalReply,
         HistoryQuery,
+        PickAgentInput,
+        PickAgentResult,
         RateInput,
         ReadModelBatch,
         ReopenInput,
@@ -40,7 +42,10 @@ with workflow.unsafe.imports_passed_through():
     from domain.views import SlaView, TicketView, sla_view, ticket_view
     from workflows.visibility import details_card, search_attribute_updates
 
-READ_MODEL_ACTIVITY = "apply_read_model"  # activities.readmodel.APPLY_READ_MODEL
+READ_MODEL_ACTIVITY = "apply_read_model"
+PICK_AGENT_ACTIVITY = "pick_agent"  # activities.routing.PICK_AGENT
+RELEASE_PICK_ACTIVITY = "release_pick"
+AUTO_ASSIGN_PATCH = "auto-assign"  # activities.readmodel.APPLY_READ_MODEL
 HISTORY_KEPT = 1_000
 _READ_MODEL_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=30)
@@ -67,6 +72,7 @@ class TicketWorkflow:
         self._searchable: dict[str, Any] = {}
         self._rules = RuleBook(input.rules, input.time_rules_held)
         self._replan = False
+        self._is_new = input.draft is not None
         if input.state is not None:
             self._state = input.state
             self._history = list(input.history)
@@ -82,6 +88,8 @@ class TicketWorkflow:
     @workflow.run
     async def run(self, input: TicketWorkflowInput) -> TicketView:
         await self._flush()
+        if self._is_new and self._state.assignee_id is None:
+            await self._auto_assign()
         while True:
             if self._ops().finished():
                 break
@@ -105,6 +113,32 @@ class TicketWorkflow:
             if self._should_continue():
                 await self._continue_as_new()
         return self._view()
+
+    async def _auto_assign(self) -> None:
+        """Give a new, unassigned ticket to the agent routing picks (if anyone is free)."""
+        if not workflow.patched(AUTO_ASSIGN_PATCH):
+            return
+        picked = await workflow.execute_local_activity(
+            PICK_AGENT_ACTIVITY,
+            PickAgentInput(department_id=self._state.department.id, category=self._state.category),
+            result_type=PickAgentResult,
+            start_to_close_timeout=timedelta(seconds=10),
+            retry_policy=_READ_MODEL_RETRY,
+            summary="pick an agent",
+        )
+        if picked.agent_id is None:
+            return
+        if self._state.assignee_id is not None or not self._state.status.is_open:
+            # Someone was quicker while routing looked: give the pick back.
+            await workflow.execute_local_activity(
+                RELEASE_PICK_ACTIVITY,
+                picked.agent_id,
+                start_to_close_timeout=timedelta(seconds=10),
+                retry_policy=_READ_MODEL_RETRY,
+            )
+            return
+        self._act(lambda ops: ops.assign(picked.agent_id, None))
+        await self._flush()
 
     def _next_wakeup(self) -> Wakeup | None:
         now = workflow.now()

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from domain.enums import Priority, Role, TicketStatus
+from domain.enums import Availability, Priority, Role, TicketStatus
 from domain.messages import (
     AssignInput,
     CommentInput,
@@ -33,8 +33,16 @@ from domain.rules import Rule
 from domain.sla import MetricTargets, PolicyTerms
 from domain.ticket import DepartmentTerms, TicketDraft
 from domain.views import TicketView
-from persistence.models import AuditLog, Notification, SlaHistory, Ticket, TicketComment
+from persistence.models import (
+    AuditLog,
+    Notification,
+    SlaHistory,
+    Ticket,
+    TicketComment,
+    User,
+)
 from persistence.repositories import tickets as ticket_rows
+from persistence.repositories import users
 from tests.persistence.factories import Desk
 from ticketflow.settings import Settings
 from workers.main import build_worker
@@ -214,3 +222,27 @@ async def test_whole_lifecycle_lands_in_the_read_model(
 
 async def _exists(sessions: async_sessionmaker[AsyncSession], stmt: object) -> bool:
     return await count(sessions, stmt) > 0
+
+
+async def test_a_new_ticket_is_routed_to_an_online_agent(
+    dev_env: WorkflowEnvironment,
+    session_factory: async_sessionmaker[AsyncSession],
+    settings: Settings,
+) -> None:
+    desk = await open_desk(session_factory)
+    async with session_factory.begin() as session:
+        await users.update_availability(session, desk.agent.id, Availability.ONLINE)
+    draft = await draft_for(session_factory, desk, auto_close=timedelta(days=3))
+    async with build_worker(dev_env.client, session_factory, settings):
+        handle = await dev_env.client.start_workflow(
+            TicketWorkflow.run,
+            TicketWorkflowInput(draft=draft),
+            id=f"ticket-{draft.number}",
+            task_queue=settings.task_queue,
+        )
+        routed = select(Ticket).where(Ticket.id == draft.id, Ticket.assignee_id == desk.agent.id)
+        await eventually(lambda: _exists(session_factory, routed))
+        async with session_factory() as session:
+            agent = await session.get(User, desk.agent.id)
+        assert agent is not None and agent.current_load == 1
+        await handle.terminate("test finished")

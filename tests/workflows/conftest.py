@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 from temporalio import activity
@@ -15,11 +15,21 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from domain.enums import Priority, Role
-from domain.messages import ReadModelBatch, TicketWorkflowInput
+from domain.messages import (
+    PickAgentInput,
+    PickAgentResult,
+    ReadModelBatch,
+    TicketWorkflowInput,
+)
 from domain.sla import MetricTargets, PolicyTerms
 from domain.ticket import DepartmentTerms, HistoryEntry, TicketDraft
 from domain.views import TicketView
-from workflows.ticket import READ_MODEL_ACTIVITY, TicketWorkflow
+from workflows.ticket import (
+    PICK_AGENT_ACTIVITY,
+    READ_MODEL_ACTIVITY,
+    RELEASE_PICK_ACTIVITY,
+    TicketWorkflow,
+)
 
 REQUESTER = uuid4()
 AGENT = uuid4()
@@ -39,14 +49,24 @@ POLICY = PolicyTerms(
 
 
 class RecordedReadModel:
-    """Stands in for the read-model activity and keeps every batch the workflow wrote."""
+    """Stands in for the read-model and routing activities, keeping what the workflow sent."""
 
     def __init__(self) -> None:
         self.batches: list[ReadModelBatch] = []
+        self.free_agent: UUID | None = None  # whom routing offers; nobody by default
+        self.released: list[UUID] = []
 
     @activity.defn(name=READ_MODEL_ACTIVITY)
     async def apply(self, batch: ReadModelBatch) -> None:
         self.batches.append(batch)
+
+    @activity.defn(name=PICK_AGENT_ACTIVITY)
+    async def pick(self, input: PickAgentInput) -> PickAgentResult:
+        return PickAgentResult(agent_id=self.free_agent)
+
+    @activity.defn(name=RELEASE_PICK_ACTIVITY)
+    async def release(self, agent_id: UUID) -> None:
+        self.released.append(agent_id)
 
     def entries(self, kind: str) -> list[HistoryEntry]:
         return [e for b in self.batches for e in b.history if e.kind == kind]
@@ -92,7 +112,7 @@ async def tickets(
         time_skipping_env.client,
         task_queue=task_queue,
         workflows=[TicketWorkflow],
-        activities=[read_model.apply],
+        activities=[read_model.apply, read_model.pick, read_model.release],
     ) as worker:
         started = Tickets(time_skipping_env, worker)
         yield started

@@ -293,3 +293,14 @@ async def test_next_response_breaches_when_a_requester_reply_waits_too_long(
     )
     assert answered.sla.next_response is not None
     assert answered.sla.next_response.state is ClockState.BREACHED  # late stays late
+
+
+async def test_a_new_unassigned_ticket_goes_to_the_agent_routing_picks(
+    time_skipping_env: WorkflowEnvironment, tickets: Tickets, read_model: RecordedReadModel
+) -> None:
+    read_model.free_agent = AGENT
+    handle = await tickets.start(make_draft(await time_skipping_env.get_current_time()))
+    await time_skipping_env.sleep(timedelta(seconds=1))
+    ticket = await handle.query(TicketWorkflow.ticket)
+    assert ticket.assignee_id == AGENT and ticket.status is TicketStatus.IN_PROGRESS
+    assert [e.kind for e in read_model.entries("assigned")] == ["assigned"]
