@@ -10,6 +10,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from domain.enums import Priority, Role, Source, TicketStatus
+from domain.policies import PolicySet
 from domain.rules import Rule
 from domain.ticket import (
     CommentRecord,
@@ -119,3 +120,9 @@ class PickAgentInput(BaseModel):
 
 class PickAgentResult(BaseModel):
     agent_id: UUID | None = None
+
+
+class PolicyChanged(BaseModel):
+    """The SLA policies now in force (sent to every open ticket when one changes)."""
+
+    policies: PolicySet

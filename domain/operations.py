@@ -18,7 +18,7 @@ from domain.calendar import ALWAYS_OPEN, BusinessCalendar
 from domain.enums import ClockState, Metric, Priority, SlaEventKind, TicketStatus
 from domain.errors import Conflict, IllegalTransition, InvalidInput
 from domain.lifecycle import check_transition
-from domain.sla import Clock, next_due, pending_warning
+from domain.sla import Clock, PolicyTerms, next_due, pending_warning
 from domain.ticket import (
     CommentRecord,
     HistoryEntry,
@@ -194,6 +194,26 @@ class TicketOps:
             for clock in self._running():
                 if clock.resume(self.now):
                     self._sla_event(clock, SlaEventKind.RESUMED)
+
+    def change_policy(self, terms: PolicyTerms | None) -> None:
+        """Apply an edited or newly matching SLA policy to the running clocks.
+
+        Time already spent and pauses taken are kept (they are facts of each clock); only
+        targets, warnings and the calendar change. A ticket that no policy matches any more
+        keeps its clocks as they are.
+        """
+        if terms is None or terms == self.state.policy:
+            return
+        before = self.state.policy.name if self.state.policy else None
+        self.state.policy = terms
+        self.record(
+            "sla.policy_changed",
+            None,
+            f"SLA policy {before} → {terms.name}",
+            public=False,
+            changes={"policy": [before, terms.name]},
+        )
+        self.retarget()
 
     def retarget(self) -> None:
         policy = self.state.policy

@@ -14,6 +14,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from domain.calendars import CalendarTerms
 from domain.enums import Priority, Role, TicketStatus
 from domain.sla import DEFAULT_WARN_AT, Fraction, MetricTargets, PolicyTerms
 
@@ -89,14 +90,15 @@ class SlaPolicy(BaseModel):
             raise ValueError("a closed ticket has no running clock to pause")
         return self
 
-    def terms(self) -> PolicyTerms:
-        """What a ticket's workflow keeps of this policy."""
+    def terms(self, calendar: CalendarTerms | None = None) -> PolicyTerms:
+        """What a ticket's workflow keeps of this policy (with its calendar, resolved)."""
         return PolicyTerms(
             policy_id=self.id,
             name=self.name,
             targets=dict(self.targets),
             warn_at=self.warn_at,
             pause_statuses=self.pause_statuses,
+            calendar=calendar,
         )
 
 
@@ -116,3 +118,17 @@ __all__ = [
     "TicketFacts",
     "select_policy",
 ]
+
+
+class PolicySet(BaseModel):
+    """Every enabled policy with its calendar resolved: what an open ticket re-selects from."""
+
+    policies: list[SlaPolicy] = Field(default_factory=list)
+    calendars: dict[UUID, CalendarTerms] = Field(default_factory=dict)
+
+    def terms_for(self, facts: TicketFacts) -> PolicyTerms | None:
+        policy = select_policy(self.policies, facts)
+        if policy is None:
+            return None
+        calendar = self.calendars.get(policy.calendar_id) if policy.calendar_id else None
+        return policy.terms(calendar)

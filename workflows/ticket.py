@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         HistoryQuery,
         PickAgentInput,
         PickAgentResult,
+        PolicyChanged,
         RateInput,
         ReadModelBatch,
         ReopenInput,
@@ -37,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         TicketWorkflowInput,
     )
     from domain.operations import Effects, TicketOps, Wakeup
+    from domain.policies import TicketFacts
     from domain.rules import Trigger
     from domain.ticket import CommentRecord, HistoryEntry, TicketState
     from domain.views import SlaView, TicketView, sla_view, ticket_view
@@ -354,6 +356,18 @@ class TicketWorkflow:
             )
         except ApplicationError as error:
             workflow.logger.warning("external reply ignored: %s", error)
+
+    @workflow.signal(name="policy_changed", description="The SLA policies now in force.")
+    def policy_changed(self, input: PolicyChanged) -> None:
+        state = self._state
+        facts = TicketFacts(
+            department_id=state.department.id,
+            category=state.category,
+            priority=state.priority,
+            requester_role=state.requester_role,
+        )
+        terms = input.policies.terms_for(facts)
+        self._act(lambda ops: ops.change_policy(terms))
 
     @workflow.signal(name="rules_changed", description="The automation rules now in force.")
     def rules_changed(self, input: RulesChanged) -> None:

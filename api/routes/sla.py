@@ -31,9 +31,12 @@ router = APIRouter(prefix=f"{API_PREFIX}/sla", tags=["sla"], responses=PROBLEM_R
 @router.post(
     "/policies", status_code=status.HTTP_201_CREATED, summary="Create an SLA policy [Admin]"
 )
-async def create_policy(_: AdminUser, session: SessionDep, body: SlaPolicyCreate) -> SlaPolicyOut:
+async def create_policy(
+    _: AdminUser, session: SessionDep, temporal: TemporalDep, body: SlaPolicyCreate
+) -> SlaPolicyOut:
     row = await policies_service.create_policy(session, body)
     await session.commit()
+    await policies_service.broadcast_policies(session, temporal)
     return SlaPolicyOut.model_validate(row)
 
 
@@ -59,13 +62,14 @@ async def get_policy(policy_id: UUID, _: AdminUser, session: SessionDep) -> SlaP
 
 @router.patch(
     "/policies/{policy_id}",
-    summary="Change an SLA policy; tickets opened from now on use the new terms [Admin]",
+    summary="Change an SLA policy; open tickets re-target at once [Admin]",
 )
 async def update_policy(
-    policy_id: UUID, _: AdminUser, session: SessionDep, body: SlaPolicyUpdate
+    policy_id: UUID, _: AdminUser, session: SessionDep, temporal: TemporalDep, body: SlaPolicyUpdate
 ) -> SlaPolicyOut:
     row = await policies_service.update_policy(session, policy_id, body)
     await session.commit()
+    await policies_service.broadcast_policies(session, temporal)
     return SlaPolicyOut.model_validate(row)
 
 
@@ -74,10 +78,13 @@ async def update_policy(
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete an SLA policy [Admin]",
 )
-async def delete_policy(policy_id: UUID, _: AdminUser, session: SessionDep) -> Response:
+async def delete_policy(
+    policy_id: UUID, _: AdminUser, session: SessionDep, temporal: TemporalDep
+) -> Response:
     if not await policies_repo.delete_policy(session, policy_id):
         raise NotFound("no such SLA policy")
     await session.commit()
+    await policies_service.broadcast_policies(session, temporal)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

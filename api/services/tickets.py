@@ -26,6 +26,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.errors import EngineUnavailableError
 from api.schemas.tickets import TicketCreate
 from api.services import access
+from api.services import calendars as calendars_service
 from api.services.sla_policies import to_domain_all
 from domain.automation import RuleBook, open_with_rules
 from domain.enums import ClockState, Role, UserStatus
@@ -295,11 +296,6 @@ async def build_draft(
     )
 
 
-# Holidays are resolved for the years a ticket can still be open in; a calendar is copied
-# into the ticket so its deadlines stay the same on replay whatever is edited later.
-_CALENDAR_YEARS = 3
-
-
 async def _policy_terms(
     session: AsyncSession, policy: SlaPolicy | None, now: datetime
 ) -> PolicyTerms | None:
@@ -308,7 +304,9 @@ async def _policy_terms(
     terms = policy.terms()
     if policy.calendar_id is None:
         return terms
-    years = range(now.year, now.year + _CALENDAR_YEARS)
+    # The calendar is copied into the ticket (holidays resolved for the years it may stay
+    # open), so its deadlines replay the same whatever is edited later.
+    years = calendars_service.ticket_years(now)
     calendar = await calendars_repo.terms(session, policy.calendar_id, years)
     return PolicyTerms.model_validate({**terms.model_dump(), "calendar": calendar})
 

@@ -467,3 +467,35 @@ async def test_a_new_rule_reaches_tickets_already_open(
 
     await eventually(tagged)
     await api.delete(f"{V1}/automation/rules/{rule.json()['id']}", headers=desk.admin.auth)
+
+
+async def test_an_edited_policy_retargets_open_tickets_at_once(
+    api: httpx.AsyncClient, desk: Desk, worker: Worker
+) -> None:
+    policy = await api.post(
+        f"{V1}/sla/policies",
+        headers=desk.admin.auth,
+        json={
+            "name": f"Edited {uuid4().hex[:8]}",
+            "position": 0,
+            "conditions": {"department_id": [str(desk.department_id)]},
+            "targets": {"P2": {"first_response": "PT8H", "resolution": "P2D"}},
+        },
+    )
+    assert policy.status_code == 201, policy.text
+    ticket = await open_ticket(api, desk, priority="P2")
+    opened = datetime.fromisoformat(ticket["created_at"])
+    edited = await api.patch(
+        f"{V1}/sla/policies/{policy.json()['id']}",
+        headers=desk.admin.auth,
+        json={"targets": {"P2": {"first_response": "PT1H", "resolution": "P2D"}}},
+    )
+    assert edited.status_code == 200, edited.text
+
+    async def retargeted() -> bool:
+        sla = await api.get(f"{V1}/tickets/{ticket['number']}/sla", headers=desk.agent.auth)
+        due = sla.json()["first_response"]["target_at"]
+        return datetime.fromisoformat(due) == opened + timedelta(hours=1)
+
+    await eventually(retargeted)
+    await api.delete(f"{V1}/sla/policies/{policy.json()['id']}", headers=desk.admin.auth)

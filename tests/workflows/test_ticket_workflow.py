@@ -18,10 +18,13 @@ from domain.messages import (
     CommentInput,
     ExternalReply,
     HistoryQuery,
+    PolicyChanged,
     ResolveInput,
     SetPriorityInput,
     SetStatusInput,
 )
+from domain.policies import PolicySet, SlaPolicy
+from domain.sla import MetricTargets
 from domain.ticket import HistoryEntry
 from domain.views import SlaView, TicketView
 from tests.workflows.conftest import (
@@ -304,3 +307,26 @@ async def test_a_new_unassigned_ticket_goes_to_the_agent_routing_picks(
     ticket = await handle.query(TicketWorkflow.ticket)
     assert ticket.assignee_id == AGENT and ticket.status is TicketStatus.IN_PROGRESS
     assert [e.kind for e in read_model.entries("assigned")] == ["assigned"]
+
+
+async def test_a_changed_policy_retargets_an_open_ticket_keeping_time_spent(
+    time_skipping_env: WorkflowEnvironment, tickets: Tickets, read_model: RecordedReadModel
+) -> None:
+    draft = make_draft(await time_skipping_env.get_current_time(), priority=Priority.P3)
+    handle = await tickets.start(draft)
+    await time_skipping_env.sleep(timedelta(minutes=5))
+    faster = SlaPolicy(
+        name="Faster",
+        targets={Priority.P3: MetricTargets(first_response=timedelta(minutes=10))},
+    )
+    await handle.signal(
+        TicketWorkflow.policy_changed, PolicyChanged(policies=PolicySet(policies=[faster]))
+    )
+    view = await sla(handle)
+    assert view.policy == "Faster"
+    assert view.first_response is not None
+    assert view.first_response.target_at == draft.created_at + timedelta(minutes=10)
+    assert view.resolution is not None and view.resolution.state is ClockState.OK  # kept
+    await time_skipping_env.sleep(timedelta(minutes=6))
+    first = [e for e in read_model.entries("sla.breached") if e.sla]
+    assert [e.at for e in first] == [draft.created_at + timedelta(minutes=10)]
