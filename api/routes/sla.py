@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 from uuid import UUID
 
@@ -12,18 +13,23 @@ from api.paths import API_PREFIX
 from api.schemas.common import DEFAULT_LIMIT, PROBLEM_RESPONSES, Limit, Page
 from api.schemas.sla import (
     BreachedTicket,
+    MetricStatsOut,
     SlaPolicyCreate,
     SlaPolicyOut,
     SlaPolicyUpdate,
+    SlaStatsOut,
     TicketSlaReport,
 )
 from api.services import access
 from api.services import sla as service
 from api.services import sla_policies as policies_service
 from api.services import tickets as tickets_service
-from domain.errors import NotFound
+from domain.enums import Metric
+from domain.errors import InvalidInput, NotFound
 from persistence.repositories import sla_policies as policies_repo
+from persistence.repositories import sla_stats as stats_repo
 from persistence.repositories import tickets as tickets_repo
+from persistence.repositories.sla_stats import Grouping
 
 router = APIRouter(prefix=f"{API_PREFIX}/sla", tags=["sla"], responses=PROBLEM_RESPONSES)
 
@@ -112,3 +118,40 @@ async def ticket_sla(
 ) -> TicketSlaReport:
     found = await tickets_service.find_ticket(session, temporal, caller, ticket)
     return await service.sla_report(session, temporal, found)
+
+
+_STATS_SPAN = timedelta(days=30)
+_MAX_STATS_SPAN = timedelta(days=731)
+
+
+@router.get("/stats", summary="SLA compliance and median times, by group [Admin]")
+async def sla_stats(
+    _: AdminUser,
+    session: SessionDep,
+    group_by: Grouping = Grouping.DEPARTMENT,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    department_id: UUID | None = None,
+) -> SlaStatsOut:
+    """Met and breached clocks per metric (first response, next response, resolution), the
+    compliance percentage and the median business time to fulfil, over clocks started in
+    `[since, until)` (default: the last 30 days)."""
+    until = until or datetime.now(UTC)
+    since = since or until - _STATS_SPAN
+    if since.tzinfo is None or until.tzinfo is None:
+        raise InvalidInput("since and until need a time zone (RFC 3339)")
+    if not timedelta(0) < until - since <= _MAX_STATS_SPAN:
+        raise InvalidInput("since must be before until, at most two years apart")
+    stats = await stats_repo.compliance(session, group_by, since, until, department_id)
+    items = [
+        MetricStatsOut(
+            key=row.key,
+            metric=Metric(row.metric),
+            met=row.met,
+            breached=row.breached,
+            compliance=row.compliance,
+            median=row.median,
+        )
+        for row in stats
+    ]
+    return SlaStatsOut(group_by=group_by.value, since=since, until=until, items=items)

@@ -142,3 +142,19 @@ class TicketSlaReport(BaseModel):
     number: int
     sla: SlaView
     events: list[SlaEventOut]
+
+
+class MetricStatsOut(BaseModel):
+    key: str = Field(description="department id, priority, or period start, per `group_by`")
+    metric: Metric
+    met: int
+    breached: int
+    compliance: float | None = Field(description="percent of decided clocks met")
+    median: timedelta | None = Field(description="median business time to fulfil")
+
+
+class SlaStatsOut(BaseModel):
+    group_by: str
+    since: datetime
+    until: datetime
+    items: list[MetricStatsOut]
