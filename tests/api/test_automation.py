@@ -6,17 +6,20 @@ looks only at its own rules in lists and dry runs.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
 import httpx
 import pytest
+import pytest_asyncio
+from sqlalchemy import delete as sa_delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.services.automation import PREDEFINED_RULES, first_agent_of, seed_rules
 from domain.enums import Impact, Priority, Role, Source, TicketStatus, Urgency
-from persistence.models import Ticket
+from persistence.models import AutomationRule, Ticket
 from persistence.repositories import automation_rules as rules_repo
 from persistence.repositories import tickets as tickets_repo
 from tests.api.conftest import Desk, People, Person, assert_problem
@@ -28,6 +31,16 @@ INCIDENT = {"type": "create_incident"}
 
 def unique(name: str) -> str:
     return f"{name} {uuid4().hex[:8]}"
+
+
+@pytest_asyncio.fixture(autouse=True, loop_scope="session")
+async def forget_rules(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[None]:
+    """Rules are global: one left enabled would act on every later test's new tickets."""
+    yield
+    async with session_factory.begin() as session:
+        await session.execute(sa_delete(AutomationRule))
 
 
 def leaf(field: str, operator: str, value: Any = None) -> dict[str, Any]:

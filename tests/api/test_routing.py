@@ -285,7 +285,7 @@ async def test_bulk_auto_assign_routes_by_skill_and_load(
             str(network.id),
         ]
 
-    await eventually(routed)
+    await eventually(routed, within=30)
     await api.patch(f"{V1}/tickets/{closed}/close", headers=requester.auth)
 
     # Nobody covers "hardware", and a closed ticket takes no assignee.
