@@ -70,14 +70,8 @@ def _stored_fields(body: SlaPolicyCreate | SlaPolicyUpdate) -> dict[str, object]
 
 
 async def _check_name_free(session: AsyncSession, name: str, policy_id: UUID | None = None) -> None:
-    page = await policies_repo.list_policies(session, limit=200)
-    rows = list(page.items)
-    cursor = page.next_cursor
-    while cursor:
-        page = await policies_repo.list_policies(session, limit=200, cursor=cursor)
-        rows += page.items
-        cursor = page.next_cursor
-    if any(row.name == name and row.id != policy_id for row in rows):
+    same_name = await policies_repo.get_by_name(session, name)
+    if same_name is not None and same_name.id != policy_id:
         raise Conflict(f"an SLA policy named {name!r} already exists")
 
 

@@ -56,6 +56,10 @@ async def get(session: AsyncSession, policy_id: UUID) -> SlaPolicy | None:
     return await session.get(SlaPolicy, policy_id)
 
 
+async def get_by_name(session: AsyncSession, name: str) -> SlaPolicy | None:
+    return await session.scalar(select(SlaPolicy).where(SlaPolicy.name == name))
+
+
 async def list_policies(
     session: AsyncSession, *, limit: int = DEFAULT_LIMIT, cursor: str | None = None
 ) -> Page[SlaPolicy]:
