@@ -5,6 +5,7 @@ Every model here is plain JSON an agent can type into the Temporal Web UI.
 
 from __future__ import annotations
 
+from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -65,6 +66,14 @@ class RateInput(BaseModel):
     score: int = Field(ge=1, le=10)
     feedback: str | None = None
     actor_id: UUID | None = None
+
+
+class SlackAction(BaseModel):
+    """A button pressed on a ticket's Slack message, by the agent the Slack user maps to."""
+
+    action: Literal["assign_to_me", "acknowledge", "resolve"]
+    agent_id: UUID
+    slack_user_id: str | None = None
 
 
 class ExternalReply(BaseModel):

@@ -245,6 +245,15 @@ class TicketOps:
             subject = f"Ticket #{self.state.number} assigned to you"
             self.notify("assigned", [Recipient(user_id=assignee_id)], subject)
 
+    def acknowledge(self, agent_id: UUID) -> None:
+        """An agent takes note of the ticket: it becomes theirs if nobody has it, and starts."""
+        self.check_open_for_work()
+        if self.state.assignee_id is None:
+            self.assign(agent_id, agent_id)
+        elif self.state.status is _S.NEW:
+            self._move(_S.IN_PROGRESS, agent_id, "status_changed")
+        self.record("acknowledged", agent_id, f"Acknowledged by agent {agent_id}", public=False)
+
     def set_priority(self, priority: Priority, actor_id: UUID | None) -> None:
         self.check_open_for_work()
         change = self._change("priority", priority)

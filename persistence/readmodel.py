@@ -14,7 +14,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 from pydantic_core import to_jsonable_python
-from sqlalchemy import Table, and_, func, select, update
+from sqlalchemy import Table, and_, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -72,7 +72,28 @@ async def apply_batch(session: AsyncSession, batch: ReadModelBatch) -> list[NewN
     await _insert_history(session, ticket_id, batch.history)
     created = await _insert_notifications(session, ticket_id, batch.notifications)
     await recount_load(session, _assignees(batch))
+    await announce(session, created)
     return created
+
+
+LIVE_CHANNEL = "ticketflow_notifications"
+
+
+async def announce(session: AsyncSession, notifications: Sequence[NewNotification]) -> None:
+    """Tell listening API processes about new in-app rows; PostgreSQL delivers it on commit.
+
+    The payload is `<user_id>:<notification_id>` (NOTIFY payloads are small); a listener
+    reads the row itself, so a rolled-back write announces nothing.
+    """
+    if not notifications:
+        return
+    payloads = [f"{n.user_id}:{n.id}" for n in notifications]
+    await session.execute(
+        text(
+            "SELECT pg_notify(:channel, payload) FROM unnest(CAST(:payloads AS text[])) AS payload"
+        ),
+        {"channel": LIVE_CHANNEL, "payloads": payloads},
+    )
 
 
 def _ticket_upsert() -> Any:

@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         RulesChanged,
         SetPriorityInput,
         SetStatusInput,
+        SlackAction,
         TicketWorkflowInput,
     )
     from domain.operations import Effects, TicketOps, Wakeup
@@ -356,6 +357,18 @@ class TicketWorkflow:
             )
         except ApplicationError as error:
             workflow.logger.warning("external reply ignored: %s", error)
+
+    @workflow.signal(name="slack_action", description="Assign to me / Acknowledge / Resolve.")
+    def slack_action(self, input: SlackAction) -> None:
+        actions: dict[str, Callable[[TicketOps], None]] = {
+            "assign_to_me": lambda ops: ops.assign(input.agent_id, input.agent_id),
+            "acknowledge": lambda ops: ops.acknowledge(input.agent_id),
+            "resolve": lambda ops: ops.resolve(None, input.agent_id),
+        }
+        try:
+            self._act(actions[input.action])
+        except ApplicationError as error:
+            workflow.logger.warning("slack action %s ignored: %s", input.action, error)
 
     @workflow.signal(name="policy_changed", description="The SLA policies now in force.")
     def policy_changed(self, input: PolicyChanged) -> None:
