@@ -23,6 +23,12 @@ class Settings(BaseSettings):
     admin_password: SecretStr | None = Field(None, alias="TICKETFLOW_ADMIN_PASSWORD")
     public_url: str = Field("http://localhost:8000", alias="TICKETFLOW_PUBLIC_URL")
 
+    # Key (Fernet, urlsafe base64 of 32 bytes) that encrypts integration secrets at rest.
+    secrets_key: SecretStr | None = Field(None, alias="TICKETFLOW_SECRETS_KEY")
+    # Outbound e-mail: sender, and the domain of the Message-IDs replies thread on.
+    mail_from: str = Field("support@ticketflow.local", alias="TICKETFLOW_MAIL_FROM")
+    mail_domain: str = Field("ticketflow.local", alias="TICKETFLOW_MAIL_DOMAIN")
+
     sendgrid_api_key: SecretStr | None = None
     sendgrid_base_url: str | None = None
     sendgrid_inbound_secret: SecretStr | None = None
