@@ -18,7 +18,15 @@ from domain.calendar import ALWAYS_OPEN, BusinessCalendar
 from domain.enums import ClockState, Metric, Priority, SlaEventKind, TicketStatus
 from domain.errors import Conflict, IllegalTransition, InvalidInput
 from domain.lifecycle import check_transition
-from domain.sla import Clock, PolicyTerms, next_due, pending_warning
+from domain.sla import (
+    Clock,
+    EscalationStep,
+    EscalationTarget,
+    PolicyTerms,
+    delayed_escalations,
+    next_due,
+    pending_warning,
+)
 from domain.ticket import (
     CommentRecord,
     HistoryEntry,
@@ -448,10 +456,11 @@ class TicketOps:
     def next_wakeup(self) -> Wakeup | None:
         """The next instant the ticket needs attention without anyone acting on it, and why."""
         warn_at = self._warn_at()
+        steps = self._escalation_steps()
         candidates = [
             Wakeup(at, f"SLA {clock.metric.value.replace('_', ' ')} check")
             for clock in self.state.current_clocks()
-            if (at := next_due(clock, warn_at, self.calendar)) is not None
+            if (at := next_due(clock, warn_at, self.calendar, steps)) is not None
         ]
         if (close_at := self.auto_close_at()) is not None:
             candidates.append(Wakeup(close_at, "auto-close if the requester stays silent"))
@@ -473,14 +482,20 @@ class TicketOps:
             self.close(None, for_inactivity=True)
 
     def _fire_clock(self, clock: Clock) -> None:
-        if (
-            clock.breached_at is None
-            and clock.state(self.now, (), self.calendar) is ClockState.BREACHED
-        ):
-            deadline = clock.deadline(self.calendar) or self.now
-            clock.breached_at = deadline
-            clock.warned = sorted(set(clock.warned) | set(self._warn_at()))
-            self._sla_event(clock, SlaEventKind.BREACHED, at=deadline)
+        if clock.breached_at is not None:
+            self._run_delayed_escalations(clock)
+        elif clock.state(self.now, (), self.calendar) is ClockState.BREACHED:
+            self._breach(clock)
+        else:
+            self._warn(clock)
+
+    def _breach(self, clock: Clock) -> None:
+        deadline = clock.deadline(self.calendar) or self.now
+        clock.breached_at = deadline
+        clock.warned = sorted(set(clock.warned) | set(self._warn_at()))
+        self._sla_event(clock, SlaEventKind.BREACHED, at=deadline)
+        at_breach = [s for s in self._escalation_steps() if s.after == timedelta(0)]
+        if not at_breach:
             subject = f"SLA breached on ticket #{self.state.number} ({clock.metric.value})"
             self.notify(
                 f"sla_breached.{clock.metric.value}",
@@ -488,7 +503,45 @@ class TicketOps:
                 subject,
                 urgent=True,
             )
-            return
+        for step in at_breach:
+            self._escalate(clock, step, deadline)
+        self._run_delayed_escalations(clock)
+
+    def _run_delayed_escalations(self, clock: Clock) -> None:
+        steps = self._escalation_steps()
+        for index, due_at in delayed_escalations(clock, steps):
+            if due_at <= self.now:
+                clock.escalated.append(index)
+                self._escalate(clock, steps[index], due_at)
+
+    def _escalate(self, clock: Clock, step: EscalationStep, due_at: datetime) -> None:
+        metric = clock.metric.value.replace("_", " ")
+        late = _minutes(step.after)
+        self.record(
+            "sla.escalated",
+            None,
+            f"SLA {metric} escalation, {late} min after the breach",
+            public=False,
+            at=due_at,
+        )
+        if step.notify:
+            subject = f"SLA breached on ticket #{self.state.number} ({clock.metric.value})"
+            if step.after:
+                subject = f"Still breached after {late} min: ticket #{self.state.number}"
+            self.notify(
+                f"sla_escalation.{clock.metric.value}.{late}",
+                self._step_targets(step.notify),
+                subject,
+                urgent=True,
+            )
+        if step.set_priority is not None:
+            self.set_priority(step.set_priority, None)
+        if isinstance(step.assign_to, UUID):
+            self.assign(step.assign_to, None)
+        elif step.assign_to == "manager" and self.state.department.manager_id is not None:
+            self.assign(self.state.department.manager_id, None)
+
+    def _warn(self, clock: Clock) -> None:
         fraction = pending_warning(clock, self.now, self._warn_at(), self.calendar)
         if fraction is None:
             return
@@ -504,6 +557,19 @@ class TicketOps:
             subject,
             urgent=True,
         )
+
+    def _escalation_steps(self) -> tuple[EscalationStep, ...]:
+        return self.state.policy.escalation if self.state.policy else ()
+
+    def _step_targets(self, names: list[EscalationTarget]) -> list[Recipient]:
+        chosen = {
+            "assignee": Recipient(user_id=self.state.assignee_id)
+            if self.state.assignee_id
+            else None,
+            "manager": Recipient(department_manager_of=self.state.department.id),
+            "admins": Recipient(admins=True),
+        }
+        return [r for name in names if (r := chosen[name]) is not None]
 
     def _warn_at(self) -> tuple[float, ...]:
         return self.state.policy.warn_at if self.state.policy else ()

@@ -8,17 +8,21 @@ the ticket; a fact without a condition accepts anything.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from domain.calendars import CalendarTerms
 from domain.enums import Priority, Role, TicketStatus
-from domain.sla import DEFAULT_WARN_AT, Fraction, MetricTargets, PolicyTerms
-
-EscalationTarget = Literal["assignee", "manager", "admins"]
+from domain.sla import (
+    DEFAULT_WARN_AT,
+    EscalationStep,
+    EscalationTarget,
+    Fraction,
+    MetricTargets,
+    PolicyTerms,
+)
 
 
 class PolicyConditions(BaseModel):
@@ -52,15 +56,6 @@ class TicketFacts(BaseModel):
     category: str
     priority: Priority
     requester_role: Role
-
-
-class EscalationStep(BaseModel):
-    """Who hears about a breach, and how long after it (`PT0S` = at the breach)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    after: Annotated[timedelta, Field(ge=timedelta(0))] = timedelta(0)
-    notify: Annotated[list[EscalationTarget], Field(min_length=1)]
 
 
 class SlaPolicy(BaseModel):
@@ -99,6 +94,7 @@ class SlaPolicy(BaseModel):
             warn_at=self.warn_at,
             pause_statuses=self.pause_statuses,
             calendar=calendar,
+            escalation=self.escalation,
         )
 
 
@@ -113,6 +109,7 @@ def select_policy(policies: Iterable[SlaPolicy], facts: TicketFacts) -> SlaPolic
 
 __all__ = [
     "EscalationStep",
+    "EscalationTarget",
     "PolicyConditions",
     "SlaPolicy",
     "TicketFacts",

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import cached_property
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from domain.calendar import ALWAYS_OPEN, BusinessCalendar
 from domain.calendars import CalendarTerms, calendar_for
@@ -39,6 +39,33 @@ class MetricTargets(BaseModel):
         return value
 
 
+EscalationTarget = Literal["assignee", "manager", "admins"]
+
+
+class EscalationStep(BaseModel):
+    """What happens once a clock is breached, and how long after the breach (`PT0S` = at it).
+
+    The delay is wall-clock time: an escalation is about people being told, not about the
+    business hours the clock counts in. A step runs only while its clock still runs, so an
+    answer or a resolution after the breach calls off the steps still to come.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    after: Annotated[timedelta, Field(ge=timedelta(0))] = timedelta(0)
+    notify: list[EscalationTarget] = Field(default_factory=list)
+    set_priority: Priority | None = None
+    assign_to: Literal["manager"] | UUID | None = Field(
+        None, description='"manager" (the department manager) or an agent id'
+    )
+
+    @model_validator(mode="after")
+    def _does_something(self) -> EscalationStep:
+        if not (self.notify or self.set_priority or self.assign_to):
+            raise ValueError("an escalation step must notify, set a priority or assign")
+        return self
+
+
 class PolicyTerms(BaseModel):
     """What a ticket's workflow needs to know of the SLA policy that applies to it."""
 
@@ -52,6 +79,7 @@ class PolicyTerms(BaseModel):
     calendar: CalendarTerms | None = Field(
         None, description="Business hours the clocks count in; none means 24×7."
     )
+    escalation: tuple[EscalationStep, ...] = ()
 
     @field_validator("warn_at")
     @classmethod
@@ -84,6 +112,9 @@ class Clock(BaseModel):
     stopped_at: datetime | None = None
     warned: list[float] = Field(default_factory=list)
     breached_at: datetime | None = None
+    escalated: list[int] = Field(
+        default_factory=list, description="indices of the delayed escalation steps already run"
+    )
 
     # -- facts -----------------------------------------------------------------------------
 
@@ -187,11 +218,30 @@ def pending_warning(
     return max(due) if due else None
 
 
+def delayed_escalations(
+    clock: Clock, steps: Sequence[EscalationStep]
+) -> list[tuple[int, datetime]]:
+    """The breached clock's escalation steps still to run after the breach, with when."""
+    if not clock.running or clock.paused or clock.breached_at is None:
+        return []
+    return [
+        (index, clock.breached_at + step.after)
+        for index, step in enumerate(steps)
+        if step.after > timedelta(0) and index not in clock.escalated
+    ]
+
+
 def next_due(
-    clock: Clock, warn_at: Sequence[float], calendar: BusinessCalendar = ALWAYS_OPEN
+    clock: Clock,
+    warn_at: Sequence[float],
+    calendar: BusinessCalendar = ALWAYS_OPEN,
+    escalation: Sequence[EscalationStep] = (),
 ) -> datetime | None:
-    """The next instant at which this clock needs attention: a warning or its breach."""
-    if not clock.running or clock.paused or clock.breached_at is not None:
+    """The next instant at which this clock needs attention: a warning, its breach, or an
+    escalation step after the breach."""
+    if clock.breached_at is not None:
+        return min((at for _, at in delayed_escalations(clock, escalation)), default=None)
+    if not clock.running or clock.paused:
         return None
     fractions = [f for f in warn_at if f not in clock.warned] + [1.0]
     times = [t for f in fractions if (t := clock.time_at(f, calendar)) is not None]

@@ -72,6 +72,7 @@ class Recipient(BaseModel):
 
     user_id: UUID | None = None
     department_manager_of: UUID | None = None
+    admins: bool = Field(False, description="every active administrator")
 
 
 class NotificationIntent(BaseModel):

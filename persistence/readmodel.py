@@ -18,7 +18,7 @@ from sqlalchemy import Table, and_, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.enums import TicketStatus
+from domain.enums import Role, TicketStatus
 from domain.messages import ReadModelBatch
 from domain.ticket import CommentRecord, HistoryEntry, NotificationIntent, SlaEventData, row_id
 from persistence.models import (
@@ -240,12 +240,24 @@ async def _resolve_recipients(
         )
         managers = {department_id: manager_id for department_id, manager_id in found}
 
+    admins: list[UUID] = []
+    if any(r.admins for i in intents for r in i.recipients):
+        admins = list(
+            await session.scalars(
+                select(User.id)
+                .where(User.role == Role.ADMIN, User.deleted_at.is_(None))
+                .order_by(User.created_at)
+            )
+        )
+
     def candidates(intent: NotificationIntent) -> Iterable[UUID | None]:
         for recipient in intent.recipients:
             if recipient.user_id:
                 yield recipient.user_id
             elif recipient.department_manager_of:
                 yield managers.get(recipient.department_manager_of)
+            elif recipient.admins:
+                yield from admins
 
     wanted = [list(dict.fromkeys(u for u in candidates(i) if u)) for i in intents]
     every_user = {user_id for users in wanted for user_id in users}

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from api.schemas.common import ApiModel, Duration, PositiveDuration
 from domain.enums import ClockState, Metric, Priority, SlaEventKind, TicketStatus
@@ -34,10 +34,22 @@ class MetricTargetsBody(ApiModel):
 
 
 class EscalationStepBody(ApiModel):
+    """One step of the chain a breach starts; it must notify, set a priority or assign."""
+
     after: Duration = Field(
         timedelta(0), description="how long after the breach (ISO 8601, PT0S = at once)"
     )
-    notify: list[EscalationTarget] = Field(min_length=1)
+    notify: list[EscalationTarget] = Field(default_factory=list, max_length=3)
+    set_priority: Priority | None = None
+    assign_to: Literal["manager"] | UUID | None = Field(
+        None, description='"manager" (the department manager) or an agent\'s id'
+    )
+
+    @model_validator(mode="after")
+    def _does_something(self) -> EscalationStepBody:
+        if not (self.notify or self.set_priority or self.assign_to):
+            raise ValueError("an escalation step must notify, set a priority or assign")
+        return self
 
 
 def _no_closed_pause(value: list[TicketStatus] | None) -> list[TicketStatus] | None:
@@ -86,7 +98,9 @@ class MetricTargetsOut(BaseModel):
 
 class EscalationStepOut(BaseModel):
     after: timedelta
-    notify: list[str]
+    notify: list[str] = Field(default_factory=list)
+    set_priority: Priority | None = None
+    assign_to: str | None = None
 
 
 class SlaPolicyOut(BaseModel):

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
-from api.schemas.sla import SlaPolicyCreate, SlaPolicyUpdate
+from api.schemas.sla import EscalationStepBody, SlaPolicyCreate, SlaPolicyUpdate
 from api.services import calendars as calendars_service
 from api.services.broadcast import signal_open_tickets
 from domain.calendars import CalendarTerms
@@ -22,6 +22,7 @@ from domain.sla import MetricTargets
 from persistence.models import SlaPolicy as SlaPolicyRow
 from persistence.repositories import calendars as calendars_repo
 from persistence.repositories import sla_policies as policies_repo
+from persistence.repositories import users as users_repo
 from persistence.repositories.sla_policies import PolicyChanges, PolicyFields
 
 log = logging.getLogger(__name__)
@@ -80,9 +81,21 @@ async def _check_calendar(session: AsyncSession, calendar_id: UUID | None) -> No
         raise InvalidInput(f"no calendar with id {calendar_id}")
 
 
+async def _check_escalation_agents(
+    session: AsyncSession, steps: list[EscalationStepBody] | None
+) -> None:
+    """A step may only hand a ticket to a live agent or admin (a ticket's assignee must be)."""
+    for step in steps or ():
+        if isinstance(step.assign_to, UUID):
+            agent = await users_repo.get(session, step.assign_to)
+            if agent is None or not agent.role.is_staff:
+                raise InvalidInput(f"escalation assign_to {step.assign_to} is not an agent")
+
+
 async def create_policy(session: AsyncSession, body: SlaPolicyCreate) -> SlaPolicyRow:
     await _check_name_free(session, body.name)
     await _check_calendar(session, body.calendar_id)
+    await _check_escalation_agents(session, body.escalation)
     return await policies_repo.create(session, PolicyFields.model_validate(_stored_fields(body)))
 
 
@@ -92,6 +105,7 @@ async def update_policy(
     if body.name is not None:
         await _check_name_free(session, body.name, policy_id)
     await _check_calendar(session, body.calendar_id)
+    await _check_escalation_agents(session, body.escalation)
     changes = PolicyChanges.model_validate(_stored_fields(body))
     row = await policies_repo.update_policy(session, policy_id, changes)
     if row is None:

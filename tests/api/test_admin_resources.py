@@ -185,7 +185,10 @@ async def test_sla_policy_crud(api: httpx.AsyncClient, people: People) -> None:
         position=5,
         conditions={"department_id": [str(department_id)], "priority": ["P1", "P2"]},
         warn_at=[0.9, 0.5],
-        escalation=[{"after": "PT30M", "notify": ["manager"]}],
+        escalation=[
+            {"after": "PT30M", "notify": ["manager"]},
+            {"after": "PT1H", "set_priority": "P1", "assign_to": "manager"},
+        ],
     )
     assert policy["targets"]["P1"] == {
         "first_response": "PT15M",
@@ -194,7 +197,10 @@ async def test_sla_policy_crud(api: httpx.AsyncClient, people: People) -> None:
     }
     assert policy["warn_at"] == [0.5, 0.9]
     assert policy["pause_statuses"] == ["on_hold"]
-    assert policy["escalation"] == [{"after": "PT30M", "notify": ["manager"]}]
+    assert policy["escalation"] == [
+        {"after": "PT30M", "notify": ["manager"], "set_priority": None, "assign_to": None},
+        {"after": "PT1H", "notify": [], "set_priority": "P1", "assign_to": "manager"},
+    ]
 
     path = f"{V1}/sla/policies/{policy['id']}"
     patched = await api.patch(path, headers=admin.auth, json={"enabled": False, "position": 7})
@@ -219,6 +225,9 @@ async def test_sla_policy_crud(api: httpx.AsyncClient, people: People) -> None:
         {"conditions": {"colour": ["red"]}},
         {"conditions": {"priority": []}},
         {"escalation": [{"after": "PT1H", "notify": ["everyone"]}]},
+        {"escalation": [{"after": "PT1H"}]},
+        {"escalation": [{"after": "PT1H", "assign_to": "nobody"}]},
+        {"escalation": [{"after": "PT1H", "assign_to": str(uuid4())}]},
         {"position": -1},
     ],
 )

@@ -24,7 +24,7 @@ from domain.messages import (
     SetStatusInput,
 )
 from domain.policies import PolicySet, SlaPolicy
-from domain.sla import MetricTargets
+from domain.sla import EscalationStep, MetricTargets
 from domain.ticket import HistoryEntry
 from domain.views import SlaView, TicketView
 from tests.workflows.conftest import (
@@ -330,3 +330,76 @@ async def test_a_changed_policy_retargets_an_open_ticket_keeping_time_spent(
     await time_skipping_env.sleep(timedelta(minutes=6))
     first = [e for e in read_model.entries("sla.breached") if e.sla]
     assert [e.at for e in first] == [draft.created_at + timedelta(minutes=10)]
+
+
+ESCALATION_LEAD = uuid4()
+
+
+async def test_a_breach_runs_the_escalation_chain_each_step_after_its_delay(
+    time_skipping_env: WorkflowEnvironment, tickets: Tickets, read_model: RecordedReadModel
+) -> None:
+    chain = POLICY.model_copy(
+        update={
+            "targets": {
+                Priority.P1: MetricTargets(
+                    first_response=timedelta(minutes=15), resolution=timedelta(days=1)
+                ),
+                Priority.P3: MetricTargets(
+                    first_response=timedelta(hours=4), resolution=timedelta(days=2)
+                ),
+            },
+            "escalation": (
+                EscalationStep(notify=["assignee", "manager"]),
+                EscalationStep(
+                    after=timedelta(minutes=30),
+                    set_priority=Priority.P1,
+                    assign_to=ESCALATION_LEAD,
+                    notify=["admins"],
+                ),
+            ),
+        }
+    )
+    draft = make_draft(await time_skipping_env.get_current_time(), Priority.P3, policy=chain)
+    handle = await tickets.start(draft)
+    await handle.execute_update(TicketWorkflow.assign, AssignInput(assignee_id=AGENT))
+    breach_at = draft.created_at + timedelta(hours=4)
+
+    await time_skipping_env.sleep(timedelta(hours=4, minutes=1))
+    steps = read_model.entries("sla.escalated")
+    assert [s.at for s in steps] == [breach_at]
+    view = await handle.query(TicketWorkflow.ticket)
+    assert view.priority is Priority.P3 and view.assignee_id == AGENT
+
+    await time_skipping_env.sleep(timedelta(minutes=28))
+    assert len(read_model.entries("sla.escalated")) == 1
+    await time_skipping_env.sleep(timedelta(minutes=2))
+    steps = read_model.entries("sla.escalated")
+    assert [s.at for s in steps] == [breach_at, breach_at + timedelta(minutes=30)]
+    view = await handle.query(TicketWorkflow.ticket)
+    assert view.priority is Priority.P1 and view.assignee_id == ESCALATION_LEAD
+    notes = [n for b in read_model.batches for n in b.notifications if "escalation" in n.event]
+    assert [[r.model_dump(exclude_defaults=True) for r in n.recipients] for n in notes] == [
+        [{"user_id": AGENT}, {"department_manager_of": draft.department.id}],
+        [{"admins": True}],
+    ]
+    assert all(n.urgent for n in notes)
+
+
+async def test_an_answer_after_the_breach_calls_off_the_steps_still_to_come(
+    time_skipping_env: WorkflowEnvironment, tickets: Tickets, read_model: RecordedReadModel
+) -> None:
+    chain = POLICY.model_copy(
+        update={"escalation": (EscalationStep(after=timedelta(hours=1), notify=["admins"]),)}
+    )
+    draft = make_draft(await time_skipping_env.get_current_time(), policy=chain)
+    handle = await tickets.start(draft)
+    await time_skipping_env.sleep(timedelta(minutes=20))
+    assert len(read_model.entries("sla.breached")) == 1
+    breach_notes = [n for b in read_model.batches for n in b.notifications if "sla_b" in n.event]
+    assert len(breach_notes) == 1  # no step at the breach: the default notice goes out
+    await handle.execute_update(
+        TicketWorkflow.comment, CommentInput(author_id=AGENT, body="Looking at it")
+    )
+    await time_skipping_env.sleep(timedelta(hours=2))
+    escalated = [e for e in read_model.entries("sla.escalated") if "first response" in e.summary]
+    assert escalated == []
