@@ -171,11 +171,13 @@ def _incident(ops: TicketOps, action: CreateIncident) -> None:
 
 
 def _move_department(ops: TicketOps, action: AssignDepartment) -> None:
-    raise _Unsupported("moving a ticket to another department is not done by rules yet")
+    if action.department is None:
+        raise _Gone(f"department {action.department_id} no longer exists")
+    ops.move_to_department(action.department, None)
 
 
-class _Unsupported(TicketflowError):
-    code = "unsupported"
+class _Gone(TicketflowError):
+    code = "gone"
 
 
 # Each action type and how it is carried out; `Any` because each entry takes its own type.

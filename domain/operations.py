@@ -29,6 +29,7 @@ from domain.sla import (
 )
 from domain.ticket import (
     CommentRecord,
+    DepartmentTerms,
     HistoryEntry,
     NotificationIntent,
     Recipient,
@@ -252,6 +253,29 @@ class TicketOps:
         if assignee_id is not None:
             subject = f"Ticket #{self.state.number} assigned to you"
             self.notify("assigned", [Recipient(user_id=assignee_id)], subject)
+
+    def move_to_department(self, department: DepartmentTerms, actor_id: UUID | None) -> None:
+        """Hand the ticket to another department; its agents (routing) take it from there.
+
+        The assignee belongs to the old department's queue, so the ticket is unassigned, and
+        the new department's manager hears of it. The SLA policy stays as it was chosen.
+        """
+        self.check_open_for_work()
+        if department.id == self.state.department.id:
+            return
+        changes: dict[str, list[Any]] = {
+            "department_id": [str(self.state.department.id), str(department.id)]
+        }
+        if self.state.assignee_id is not None:
+            changes["assignee_id"] = [str(self.state.assignee_id), None]
+            self.state.assignee_id = None
+        self.state.department = department
+        self.record("department_changed", actor_id, f"Moved to {department.name}", changes=changes)
+        self.notify(
+            "department_changed",
+            [Recipient(department_manager_of=department.id)],
+            f"Ticket #{self.state.number} moved to {department.name}",
+        )
 
     def acknowledge(self, agent_id: UUID) -> None:
         """An agent takes note of the ticket: it becomes theirs if nobody has it, and starts."""

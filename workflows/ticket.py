@@ -75,6 +75,7 @@ class TicketWorkflow:
         self._searchable: dict[str, Any] = {}
         self._rules = RuleBook(input.rules, input.time_rules_held)
         self._replan = False
+        self._reroute = False  # moved to another department: routing picks a new agent
         self._is_new = input.draft is not None
         if input.state is not None:
             self._state = input.state
@@ -102,6 +103,7 @@ class TicketWorkflow:
                     bool(self._pending)
                     or self._timer_fired()
                     or self._replan
+                    or self._reroute
                     or self._should_continue()
                 )
             )
@@ -113,6 +115,10 @@ class TicketWorkflow:
                 self._rules.on_time(ops, self._history + ops.effects.history)
                 self._commit(ops)
             await self._flush()
+            if self._reroute:
+                self._reroute = False
+                if self._state.assignee_id is None:
+                    await self._auto_assign()
             if self._should_continue():
                 await self._continue_as_new()
         return self._view()
@@ -195,6 +201,8 @@ class TicketWorkflow:
 
     def _absorb(self, effects: Effects) -> None:
         self._pending.extend(effects)
+        if any(entry.kind == "department_changed" for entry in effects.history):
+            self._reroute = True
         self._history = (self._history + effects.history)[-HISTORY_KEPT:]
 
     def _commit(self, ops: TicketOps) -> TicketView:

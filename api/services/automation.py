@@ -36,9 +36,12 @@ from domain.rules import (
     rules_for,
     run_event_rules,
 )
+from domain.rules.actions import Action, AssignAgent, AssignDepartment, SendNotification
 from persistence.models import AutomationRule, Ticket, User
 from persistence.repositories import automation_rules as rules_repo
+from persistence.repositories import departments as departments_repo
 from persistence.repositories import tickets as tickets_repo
+from persistence.repositories import users as users_repo
 from persistence.repositories.automation_rules import RuleFields
 
 # -- writing rules -----------------------------------------------------------------------------
@@ -86,9 +89,31 @@ async def _get(session: AsyncSession, rule_id: UUID) -> AutomationRule:
     return row
 
 
+async def _check_references(session: AsyncSession, rule: Rule) -> None:
+    """The people and departments a rule names must exist, or every ticket it fires on would
+    point at nobody."""
+    for action in rule.actions:
+        if (missing := await _missing_reference(session, action)) is not None:
+            raise InvalidInput(f"{action.describe()}: {missing}")
+
+
+async def _missing_reference(session: AsyncSession, action: Action) -> str | None:
+    if isinstance(action, AssignAgent):
+        agent = await users_repo.get(session, action.agent_id)
+        return None if agent and agent.role.is_staff else f"{action.agent_id} is not an agent"
+    if isinstance(action, AssignDepartment):
+        found = await departments_repo.terms(session, action.department_id)
+        return None if found else "no such department"
+    if isinstance(action, SendNotification) and isinstance(action.target, UUID):
+        user = await users_repo.get(session, action.target)
+        return None if user else f"no user {action.target}"
+    return None
+
+
 async def create_rule(session: AsyncSession, body: RuleCreate, created_by: UUID) -> AutomationRule:
     rule = validated(body.model_dump(mode="json"))
     await _check_name_free(session, rule.name)
+    await _check_references(session, rule)
     return await rules_repo.create(session, RuleFields.of(rule), created_by)
 
 
@@ -101,6 +126,7 @@ async def update_rule(session: AsyncSession, rule_id: UUID, body: RuleUpdate) ->
     given = {k: v for k, v in given.items() if v is not None or k == "description"}
     rule = validated({**_definition(row), **given})
     await _check_name_free(session, rule.name, rule_id)
+    await _check_references(session, rule)
     updated = await rules_repo.replace(session, rule_id, RuleFields.of(rule))
     if updated is None:
         raise NotFound("no such automation rule")

@@ -16,6 +16,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from domain.enums import Priority, TicketStatus
 from domain.lifecycle import TRANSITIONS
 from domain.rules.facts import TicketFacts
+from domain.ticket import DepartmentTerms
 
 Text = Annotated[str, Field(min_length=1, max_length=2_000)]
 LongText = Annotated[str, Field(min_length=1, max_length=65_536)]
@@ -92,6 +93,10 @@ class AssignAgent(_Action):
 class AssignDepartment(_Action):
     type: Literal["assign_department"] = "assign_department"
     department_id: UUID
+    department: DepartmentTerms | None = Field(
+        None,
+        description="the department's terms, resolved when rules are loaded for the workflow",
+    )
 
     def fact_changes(self, facts: TicketFacts) -> dict[str, Any]:
         return {} if facts.status is TicketStatus.CLOSED else {"department_id": self.department_id}

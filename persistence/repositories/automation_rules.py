@@ -17,8 +17,11 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.rules import Rule
+from domain.rules.actions import AssignDepartment
+from domain.ticket import DepartmentTerms
 from persistence.models import AutomationRule, RuleTrigger
 from persistence.pagination import DEFAULT_LIMIT, Keyset, Page, paginate
+from persistence.repositories import departments as departments_repo
 
 log = logging.getLogger(__name__)
 
@@ -143,5 +146,30 @@ def to_rules(rows: Iterable[AutomationRule]) -> list[Rule]:
 
 
 async def enabled_rules(session: AsyncSession) -> list[Rule]:
-    """What a ticket's workflow runs: every enabled, valid rule, in position order."""
-    return to_rules(await enabled_rows(session))
+    """What a ticket's workflow runs: every enabled, valid rule, in position order.
+
+    A move to another department carries that department's terms (its manager, auto-close
+    delay), which workflow code cannot look up; a department since deleted resolves to none
+    and the move is skipped, with the reason, when the rule fires.
+    """
+    rules = to_rules(await enabled_rows(session))
+    wanted = {
+        action.department_id
+        for rule in rules
+        for action in rule.actions
+        if isinstance(action, AssignDepartment)
+    }
+    if not wanted:
+        return rules
+    terms = {d: await departments_repo.terms(session, d) for d in wanted}
+    return [_with_departments(rule, terms) for rule in rules]
+
+
+def _with_departments(rule: Rule, terms: dict[UUID, DepartmentTerms | None]) -> Rule:
+    actions = [
+        action.model_copy(update={"department": terms.get(action.department_id)})
+        if isinstance(action, AssignDepartment)
+        else action
+        for action in rule.actions
+    ]
+    return rule.model_copy(update={"actions": actions})

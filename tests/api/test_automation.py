@@ -6,6 +6,7 @@ looks only at its own rules in lists and dry runs.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -405,3 +406,55 @@ async def test_without_a_senior_agent_the_vip_rule_only_raises_the_priority(
         assert row is not None
         assert row.actions == [{"type": "set_priority", "priority": "P1"}]
         await session.rollback()
+
+
+async def test_rules_must_name_agents_and_departments_that_exist(
+    api: httpx.AsyncClient, desk: Desk
+) -> None:
+    for action, reason in [
+        ({"type": "assign_agent", "agent_id": str(uuid4())}, "is not an agent"),
+        ({"type": "assign_agent", "agent_id": str(desk.requester.id)}, "is not an agent"),
+        ({"type": "assign_department", "department_id": str(uuid4())}, "no such department"),
+        ({"type": "send_notification", "target": str(uuid4()), "message": "hi"}, "no user"),
+    ]:
+        body = {"name": unique("dangling"), "trigger": "created", "actions": [action]}
+        problem = assert_problem(await api.post(RULES, headers=desk.admin.auth, json=body), 422)
+        assert reason in problem["detail"]
+
+
+@pytest.mark.usefixtures("worker")
+async def test_a_rule_moves_a_new_ticket_to_another_department_and_its_agent_takes_it(
+    api: httpx.AsyncClient, desk: Desk, people: People
+) -> None:
+    networks = await people.department(unique("Networks"))
+    network_agent = await people.make(Role.AGENT, department_id=networks)
+    online = await api.patch(
+        f"/api/v1/users/{network_agent.id}/availability",
+        json={"availability": "online"},
+        headers=network_agent.auth,
+    )
+    assert online.status_code == 200, online.text
+    await create_rule(
+        api,
+        desk.admin,
+        conditions=leaf("title", "contains", "VPN"),
+        actions=[{"type": "assign_department", "department_id": str(networks)}],
+    )
+    created = await api.post(
+        "/api/v1/tickets",
+        headers=desk.requester.auth,
+        json={
+            "title": "VPN down",
+            "description": "since 9",
+            "department_id": str(desk.department_id),
+        },
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["department_id"] == str(networks)
+    number = created.json()["number"]
+    for _ in range(200):
+        ticket = (await api.get(f"/api/v1/tickets/{number}", headers=desk.admin.auth)).json()
+        if ticket["assignee_id"]:
+            break
+        await asyncio.sleep(0.05)
+    assert ticket["assignee_id"] == str(network_agent.id)

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from uuid import uuid4
 
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from domain.enums import Priority
 from domain.messages import (
+    AssignInput,
     CommentInput,
     RulesChanged,
     SetPriorityInput,
     TicketWorkflowInput,
 )
 from domain.rules import Rule
-from domain.ticket import TicketDraft
+from domain.ticket import DepartmentTerms, TicketDraft
 from domain.views import TicketView
 from tests.workflows.conftest import AGENT, REQUESTER, RecordedReadModel, Tickets, make_draft
 from workflows.ticket import TicketWorkflow
@@ -130,3 +132,54 @@ async def test_changed_rules_reach_a_running_ticket(
     await handle.signal(TicketWorkflow.rules_changed, RulesChanged(rules=[STALE]))
     await time_skipping_env.sleep(timedelta(hours=3))
     assert (await handle.query(TicketWorkflow.ticket)).tags == ["stale"]
+
+
+async def test_a_move_to_another_department_unassigns_and_routes_there(
+    time_skipping_env: WorkflowEnvironment, tickets: Tickets, read_model: RecordedReadModel
+) -> None:
+    network = DepartmentTerms(id=uuid4(), name="Networks", manager_id=uuid4())
+    mover = rule(
+        name="VPN → Networks",
+        trigger="comment_added",
+        conditions={"field": "comment_body", "operator": "contains", "value": "vpn"},
+        actions=[
+            {"type": "assign_department", "department_id": str(network.id), "department": network}
+        ],
+    )
+    draft = make_draft(await time_skipping_env.get_current_time(), priority=Priority.P2)
+    handle = await start_with(tickets, draft, [mover])
+    await handle.execute_update(TicketWorkflow.assign, AssignInput(assignee_id=AGENT))
+    network_agent = uuid4()
+    read_model.free_agent = network_agent
+    view = await handle.execute_update(
+        TicketWorkflow.comment,
+        CommentInput(author_id=REQUESTER, author_role="user", body="The VPN drops every hour"),
+    )
+    assert view.department_id == network.id and view.assignee_id is None
+    await time_skipping_env.sleep(timedelta(seconds=1))
+    view = await handle.query(TicketWorkflow.ticket)
+    assert view.assignee_id == network_agent
+    moved = read_model.entries("department_changed")
+    assert [m.changes["department_id"] for m in moved] == [
+        [str(draft.department.id), str(network.id)]
+    ]
+    notes = [
+        n for b in read_model.batches for n in b.notifications if n.event == "department_changed"
+    ]
+    assert [r.department_manager_of for n in notes for r in n.recipients] == [network.id]
+
+
+async def test_a_move_to_a_deleted_department_is_skipped_with_the_reason(
+    time_skipping_env: WorkflowEnvironment, tickets: Tickets, read_model: RecordedReadModel
+) -> None:
+    gone = rule(
+        name="to a gone department",
+        trigger="created",
+        actions=[{"type": "assign_department", "department_id": str(uuid4())}],
+    )
+    draft = make_draft(await time_skipping_env.get_current_time())
+    handle = await start_with(tickets, draft, [gone])
+    view = await handle.query(TicketWorkflow.ticket)
+    assert view.department_id == draft.department.id
+    skipped = read_model.entries("automation.skipped")
+    assert len(skipped) == 1 and "no longer exists" in skipped[0].summary
