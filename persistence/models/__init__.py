@@ -10,6 +10,7 @@ from persistence.models.content import (
     ResponseTemplate,
     kb_matches,
 )
+from persistence.models.integrations import DeliveryStatus, Integration, WebhookDelivery
 from persistence.models.notifications import Notification
 from persistence.models.people import Department, User
 from persistence.models.sla import SlaHistory, SlaPolicy
@@ -38,7 +39,9 @@ __all__ = [
     "AutomationRule",
     "Base",
     "Calendar",
+    "DeliveryStatus",
     "Department",
+    "Integration",
     "KnowledgeBaseArticle",
     "Notification",
     "NotificationChannel",
@@ -55,6 +58,7 @@ __all__ = [
     "TokenPurpose",
     "User",
     "UserToken",
+    "WebhookDelivery",
     "kb_matches",
     "table_of",
 ]

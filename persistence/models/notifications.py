@@ -41,6 +41,10 @@ class Notification(HasId, HasCreatedAt, Base):
         default=NotificationStatus.PENDING, server_default=NotificationStatus.PENDING.value
     )
     attempts: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    # Where the send went (address, phone number, device token) and the provider's id for it.
+    recipient: Mapped[str | None]
+    provider_message_id: Mapped[str | None]
+    last_attempt_at: Mapped[datetime | None]
     error: Mapped[str | None]
     sent_at: Mapped[datetime | None]
     read_at: Mapped[datetime | None]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, func, text
@@ -62,6 +63,12 @@ class User(HasId, HasTimestamps, Base):
     locale: Mapped[Locale] = mapped_column(default=Locale.EN, server_default=Locale.EN.value)
     phone: Mapped[str | None]
     slack_user_id: Mapped[str | None]
+    # Channel name → wanted or not; a channel not named keeps its default.
+    notification_preferences: Mapped[dict[str, Any]] = mapped_column(
+        default=dict, server_default=text("'{}'")
+    )
+    # Firebase Cloud Messaging device tokens, one per signed-in device.
+    push_tokens: Mapped[list[str]] = mapped_column(default=list, server_default=text("'{}'"))
     email_verified_at: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
     deleted_at: Mapped[datetime | None]

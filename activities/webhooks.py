@@ -1,0 +1,195 @@
+"""Outbound webhooks: one signed POST per planned delivery, its outcome recorded first.
+
+Each attempt writes what happened to the delivery's row in its own short transaction before
+the activity returns or raises, so the row is the record of every try, and an attempt
+after a recorded success sends nothing. A receiver's 4xx is final; a 5xx, a 429 or a
+network failure is retried by Temporal, after `Retry-After` when the receiver gives one.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import NoReturn
+from uuid import UUID
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from domain.webhook_signature import (
+    ID_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    sign,
+    signature_timestamp,
+)
+from persistence.models import DeliveryStatus
+from persistence.secrets import SecretBox, SecretsUnavailable
+from persistence.webhooks import DeliveryOutcome, DeliveryTarget, delivery_target, record_outcome
+from ticketflow.settings import Settings
+
+DELIVER_WEBHOOK = "deliver_webhook"
+
+TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+USER_AGENT = "ticketflow-webhooks/1"
+# A receiver asking for more than this is retried after this instead.
+MAX_RETRY_AFTER = timedelta(hours=1)
+# How much of a refusal's body is kept as the delivery's error.
+MAX_EXCERPT_BYTES = 1024
+
+REJECTED = "WebhookRejected"  # the receiver refused it (4xx): final
+UNDELIVERED = "WebhookUndelivered"  # the receiver failed or was unreachable: retried
+NOT_SIGNABLE = "WebhookNotSignable"  # the secret cannot be read with this worker's key: final
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    status: int
+    retry_after: str | None
+    excerpt: str
+
+
+class WebhookActivities:
+    """Sends planned webhook deliveries; wired with a session factory and the settings."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+        self._sessions = sessions
+        self._settings = settings
+
+    @activity.defn(name=DELIVER_WEBHOOK)
+    async def deliver(self, delivery_id: UUID) -> None:
+        """POST one delivery to its integration; a retry after a recorded success is a no-op."""
+        async with self._sessions.begin() as session:
+            target = await delivery_target(session, delivery_id)
+        if target is None:
+            activity.logger.info("webhook delivery %s is gone; nothing to send", delivery_id)
+            return
+        if target.status is DeliveryStatus.SENT:
+            return
+        if not target.enabled:
+            await self._record(
+                delivery_id,
+                DeliveryOutcome(
+                    DeliveryStatus.FAILED, error="the integration is disabled", attempted=False
+                ),
+            )
+            return
+        body = json.dumps(target.payload, separators=(",", ":"), ensure_ascii=False).encode()
+        headers = await self._headers(target, body)
+        try:
+            reply = await _post(target.url, body, headers)
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+            await self._record(delivery_id, DeliveryOutcome(DeliveryStatus.FAILED, error=str(exc)))
+            raise ApplicationError(str(exc), type=REJECTED, non_retryable=True) from exc
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}".rstrip(": ")
+            await self._retry_later(delivery_id, DeliveryOutcome(_pending(), error=error), None)
+        await self._settle(delivery_id, reply)
+
+    async def _headers(self, target: DeliveryTarget, body: bytes) -> dict[str, str]:
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            ID_HEADER: str(target.id),
+        }
+        if target.secret_encrypted is None:
+            return headers
+        try:
+            secret = SecretBox(self._settings.secrets_key).decrypt(target.secret_encrypted)
+        except SecretsUnavailable as exc:
+            outcome = DeliveryOutcome(DeliveryStatus.FAILED, error=exc.detail, attempted=False)
+            await self._record(target.id, outcome)
+            raise ApplicationError(exc.detail, type=NOT_SIGNABLE, non_retryable=True) from exc
+        timestamp = signature_timestamp(datetime.now(UTC))
+        headers[TIMESTAMP_HEADER] = timestamp
+        headers[SIGNATURE_HEADER] = sign(secret, timestamp, body)
+        return headers
+
+    async def _settle(self, delivery_id: UUID, reply: Reply) -> None:
+        """Record the receiver's answer; raise unless it took the delivery."""
+        status = reply.status
+        if 200 <= status < 300:
+            await self._record(
+                delivery_id,
+                DeliveryOutcome(
+                    DeliveryStatus.SENT, response_status=status, delivered_at=datetime.now(UTC)
+                ),
+            )
+            return
+        error = f"HTTP {status}" + (f": {reply.excerpt}" if reply.excerpt else "")
+        if status >= 500 or status == 429:
+            delay = retry_after(reply.retry_after, datetime.now(UTC))
+            outcome = DeliveryOutcome(_pending(), response_status=status, error=error)
+            await self._retry_later(delivery_id, outcome, delay)
+        await self._record(
+            delivery_id, DeliveryOutcome(DeliveryStatus.FAILED, response_status=status, error=error)
+        )
+        raise ApplicationError(
+            f"webhook {delivery_id} refused: {error}", type=REJECTED, non_retryable=True
+        )
+
+    async def _retry_later(
+        self, delivery_id: UUID, outcome: DeliveryOutcome, delay: timedelta | None
+    ) -> NoReturn:
+        await self._record(delivery_id, outcome)
+        raise ApplicationError(
+            f"webhook {delivery_id} not delivered: {outcome.error}",
+            type=UNDELIVERED,
+            next_retry_delay=delay,
+        )
+
+    async def _record(self, delivery_id: UUID, outcome: DeliveryOutcome) -> None:
+        async with self._sessions.begin() as session:
+            await record_outcome(session, delivery_id, outcome)
+
+
+def _pending() -> DeliveryStatus:
+    """Pending while Temporal will try again; failed on the retry policy's last attempt."""
+    info = activity.info()
+    policy = info.retry_policy
+    last = policy is not None and 0 < policy.maximum_attempts <= info.attempt
+    return DeliveryStatus.FAILED if last else DeliveryStatus.PENDING
+
+
+async def _post(url: str, body: bytes, headers: dict[str, str]) -> Reply:
+    # Redirects are not followed: a moved receiver is a configuration to fix, not to guess.
+    async with (
+        httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False) as client,
+        client.stream("POST", url, content=body, headers=headers) as response,
+    ):
+        excerpt = b""
+        if not response.is_success:
+            async for chunk in response.aiter_bytes():
+                excerpt += chunk
+                if len(excerpt) >= MAX_EXCERPT_BYTES:
+                    break
+        text = excerpt[:MAX_EXCERPT_BYTES].decode(errors="replace").strip()
+        return Reply(response.status_code, response.headers.get("Retry-After"), text)
+
+
+def retry_after(value: str | None, now: datetime) -> timedelta | None:
+    """The wait a `Retry-After` header asks for (seconds or an HTTP date), at most an hour.
+
+    None when absent, unreadable or already past: Temporal's own backoff applies then.
+    """
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        seconds = min(int(value), int(MAX_RETRY_AFTER.total_seconds()))
+        return timedelta(seconds=seconds) if seconds > 0 else None
+    try:
+        at = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    delay = at - now
+    return min(delay, MAX_RETRY_AFTER) if delay > timedelta(0) else None
+
+
+__all__ = ["DELIVER_WEBHOOK", "WebhookActivities", "retry_after"]

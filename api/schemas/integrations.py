@@ -1,0 +1,102 @@
+"""Integrations: where ticket events are posted, and which ones."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+from uuid import UUID
+
+from pydantic import AfterValidator, BaseModel, Field
+
+from api.schemas.common import ApiModel
+from domain.integration_events import TicketEvent
+from persistence.models import Integration
+
+PROVIDER_PATTERN = r"^[a-z0-9_-]{1,40}$"
+MAX_SETTINGS = 50
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("expected an absolute http:// or https:// URL")
+    if any(character.isspace() for character in value):
+        raise ValueError("a URL cannot contain spaces")
+    _ = parts.port  # raises ValueError for a port that is not a number in range
+    return value
+
+
+def _once_each(events: list[TicketEvent]) -> list[TicketEvent]:
+    return list(dict.fromkeys(events))
+
+
+WebhookUrl = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=2048,
+        description="where events are POSTed (http or https)",
+        examples=["https://hooks.example.com/ticketflow"],
+    ),
+    AfterValidator(_http_url),
+]
+EventList = Annotated[
+    list[TicketEvent],
+    Field(
+        min_length=1,
+        max_length=len(TicketEvent),
+        description="the ticket events to send (at least one)",
+        examples=[["ticket.created", "sla.breached"]],
+    ),
+    AfterValidator(_once_each),
+]
+Secret = Annotated[
+    str,
+    Field(
+        min_length=16,
+        max_length=512,
+        description=(
+            "signs every delivery (HMAC-SHA256); stored encrypted and never returned. "
+            "Omit it to keep the stored one, send null to remove it."
+        ),
+    ),
+]
+
+
+class IntegrationWrite(ApiModel):
+    """An integration as a whole: every field is replaced, except an omitted `secret`."""
+
+    url: WebhookUrl
+    events: EventList
+    secret: Secret | None = None
+    settings: Annotated[dict[str, Any], Field(max_length=MAX_SETTINGS)] = Field(
+        default_factory=dict, description="provider-specific options, kept as given"
+    )
+    enabled: bool = True
+
+
+class IntegrationOut(BaseModel):
+    id: UUID
+    provider: str
+    url: str
+    events: list[str]
+    settings: dict[str, Any]
+    enabled: bool
+    has_secret: bool = Field(description="whether deliveries are signed")
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Integration) -> IntegrationOut:
+        return cls(
+            id=row.id,
+            provider=row.provider,
+            url=row.url,
+            events=row.events,
+            settings=row.settings,
+            enabled=row.enabled,
+            has_secret=row.secret_encrypted is not None,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )

@@ -1,0 +1,241 @@
+"""Outbound webhooks in the database: integrations, planned deliveries and their outcomes.
+
+Planning runs inside the read-model transaction of every ticket change, so it costs nothing
+when the change raises no event, and one small SELECT otherwise. A delivery's id is derived
+from the ticket, the history entry, the integration and the event, so planning the same
+change again (a retried or replayed write) inserts nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel
+from sqlalchemy import Boolean, delete, literal_column, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.integration_events import events_for
+from domain.ticket import HistoryEntry, row_id
+from domain.views import TicketView
+from persistence.models import DeliveryStatus, Integration, WebhookDelivery, table_of
+from persistence.pagination import DEFAULT_LIMIT, Keyset, Page, paginate
+
+_integrations = table_of(Integration)
+_deliveries = table_of(WebhookDelivery)
+
+BY_PROVIDER = Keyset((Integration.provider,), descending=False)
+
+# What a receiver learns of a history entry: an allow-list, so a field added to entries
+# later is not sent out until someone decides it may be.
+_ENTRY_FIELDS = {"seq", "at", "kind", "actor_id", "summary", "changes", "sla"}
+MAX_ERROR_CHARS = 1000
+
+
+# -- integrations ----------------------------------------------------------------------------
+
+
+class IntegrationFields(BaseModel):
+    """An integration as the API writes it (the secret travels apart, encrypted)."""
+
+    provider: str
+    url: str
+    events: list[str]
+    settings: dict[str, Any]
+    enabled: bool = True
+
+
+async def list_integrations(
+    session: AsyncSession, *, limit: int = DEFAULT_LIMIT, cursor: str | None = None
+) -> Page[Integration]:
+    """Integrations by provider."""
+    return await paginate(session, select(Integration), BY_PROVIDER, limit=limit, cursor=cursor)
+
+
+async def save_integration(
+    session: AsyncSession,
+    fields: IntegrationFields,
+    *,
+    secret_encrypted: str | None,
+    replace_secret: bool,
+) -> tuple[Integration, bool]:
+    """Create or replace the provider's integration; whether it was created.
+
+    A replacement keeps the id (and so the delivery history) and, unless `replace_secret`,
+    the stored secret.
+    """
+    values = fields.model_dump() | {"secret_encrypted": secret_encrypted}
+    statement = insert(Integration).values(**values)
+    replaced = ["url", "events", "settings", "enabled"]
+    if replace_secret:
+        replaced.append("secret_encrypted")
+    changes: dict[str, Any] = {name: statement.excluded[name] for name in replaced}
+    changes["updated_at"] = literal_column("now()")
+    upsert = statement.on_conflict_do_update(
+        index_elements=[Integration.provider], set_=changes
+    ).returning(Integration, literal_column("xmax = 0", Boolean))  # no prior row version
+    result = await session.execute(upsert, execution_options={"populate_existing": True})
+    integration, created = result.one()
+    return integration, bool(created)
+
+
+async def delete_integration(session: AsyncSession, provider: str) -> bool:
+    """Delete the provider's integration and its deliveries; whether there was one."""
+    statement = (
+        delete(Integration).where(Integration.provider == provider).returning(Integration.id)
+    )
+    return await session.scalar(statement) is not None
+
+
+# -- planning --------------------------------------------------------------------------------
+
+
+async def plan_webhook_deliveries(
+    session: AsyncSession, ticket: TicketView, history: Sequence[HistoryEntry]
+) -> list[UUID]:
+    """Insert a pending delivery per entry, event and subscribed enabled integration.
+
+    Runs in the caller's transaction; returns the ids of this change's deliveries still
+    pending, in history order: a write retried after its result was lost hands the same
+    deliveries on again, and one already delivered is never handed on twice.
+    """
+    raised = [(entry, events) for entry in history if (events := events_for(entry))]
+    if not raised:
+        return []
+    wanted = sorted({event for _, events in raised for event in events})
+    subscribed = (
+        await session.execute(
+            select(_integrations.c.id, _integrations.c.events)
+            .where(_integrations.c.enabled, _integrations.c.events.overlap(wanted))
+            .order_by(_integrations.c.provider)
+        )
+    ).all()
+    if not subscribed:
+        return []
+    rows = _delivery_rows(ticket, raised, [(row.id, set(row.events)) for row in subscribed])
+    planned = insert(_deliveries)
+    # A row already there comes back only while pending (the no-op update makes RETURNING
+    # see it); a delivered or failed one stays out.
+    statement = planned.on_conflict_do_update(
+        index_elements=[_deliveries.c.id],
+        set_={"id": planned.excluded.id},
+        where=_deliveries.c.status == DeliveryStatus.PENDING,
+    ).returning(_deliveries.c.id)
+    pending = set((await session.execute(statement, rows)).scalars())
+    return [row["id"] for row in rows if row["id"] in pending]
+
+
+def _delivery_rows(
+    ticket: TicketView,
+    raised: Sequence[tuple[HistoryEntry, list[str]]],
+    subscribed: Sequence[tuple[UUID, set[str]]],
+) -> list[dict[str, Any]]:
+    ticket_json = ticket.model_dump(mode="json")  # once: every delivery carries the same
+    rows: list[dict[str, Any]] = []
+    for entry, events in raised:
+        entry_json = entry.model_dump(mode="json", include=_ENTRY_FIELDS)
+        for event in events:
+            payload = {
+                "event": event,
+                "occurred_at": entry_json["at"],
+                "ticket": ticket_json,
+                "entry": entry_json,
+            }
+            rows += [
+                {
+                    "id": row_id(ticket.id, entry.seq, integration_id, event),
+                    "integration_id": integration_id,
+                    "ticket_id": ticket.id,
+                    "event": event,
+                    "payload": payload,
+                }
+                for integration_id, subscribed_to in subscribed
+                if event in subscribed_to
+            ]
+    return rows
+
+
+# -- delivering ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryTarget:
+    """A delivery with what sending it needs from its integration."""
+
+    id: UUID
+    status: DeliveryStatus
+    event: str
+    payload: dict[str, Any]
+    url: str
+    secret_encrypted: str | None
+    enabled: bool
+
+
+async def delivery_target(session: AsyncSession, delivery_id: UUID) -> DeliveryTarget | None:
+    """The delivery and its integration; None if either is gone."""
+    d, i = _deliveries.c, _integrations.c
+    statement = (
+        select(d.id, d.status, d.event, d.payload, i.url, i.secret_encrypted, i.enabled)
+        .join_from(_deliveries, _integrations, d.integration_id == i.id)
+        .where(d.id == delivery_id)
+    )
+    row = (await session.execute(statement)).one_or_none()
+    if row is None:
+        return None
+    return DeliveryTarget(
+        id=row.id,
+        status=DeliveryStatus(row.status),
+        event=row.event,
+        payload=row.payload,
+        url=row.url,
+        secret_encrypted=row.secret_encrypted,
+        enabled=row.enabled,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryOutcome:
+    """What one attempt came to; `status` stays pending while a retry is due."""
+
+    status: DeliveryStatus
+    response_status: int | None = None
+    error: str | None = None
+    delivered_at: datetime | None = None
+    attempted: bool = True
+
+
+async def record_outcome(
+    session: AsyncSession, delivery_id: UUID, outcome: DeliveryOutcome
+) -> None:
+    """Write an attempt's outcome; a delivery recorded as sent is never changed again."""
+    d = _deliveries.c
+    error = outcome.error[:MAX_ERROR_CHARS] if outcome.error else None
+    statement = (
+        update(_deliveries)
+        .where(d.id == delivery_id, d.status != DeliveryStatus.SENT.value)
+        .values(
+            status=outcome.status.value,
+            attempts=d.attempts + (1 if outcome.attempted else 0),
+            response_status=outcome.response_status,
+            error=error,
+            delivered_at=outcome.delivered_at,
+        )
+    )
+    await session.execute(statement)
+
+
+__all__ = [
+    "DeliveryOutcome",
+    "DeliveryTarget",
+    "IntegrationFields",
+    "delete_integration",
+    "delivery_target",
+    "list_integrations",
+    "plan_webhook_deliveries",
+    "record_outcome",
+    "save_integration",
+]

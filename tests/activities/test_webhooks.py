@@ -1,0 +1,330 @@
+"""`deliver_webhook` for real: a local receiver on 127.0.0.1, the delivery rows in PostgreSQL."""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+import pytest_asyncio
+from cryptography.fernet import Fernet
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from activities.webhooks import MAX_RETRY_AFTER, WebhookActivities, retry_after
+from domain.webhook_signature import ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from persistence.models import DeliveryStatus, Integration, WebhookDelivery
+from persistence.secrets import SecretBox
+from persistence.webhooks import IntegrationFields, save_integration
+from tests.support.standin import Answer, StandIn
+from ticketflow.settings import Settings
+
+KEY = Fernet.generate_key().decode()
+OTHER_KEY = Fernet.generate_key().decode()
+SECRET = "receiver-shared-secret"
+PATH = "/hooks/ticketflow"
+PAYLOAD = {
+    "event": "ticket.created",
+    "occurred_at": "2026-01-05T09:00:00Z",
+    "ticket": {"number": 42, "title": "Impresora en llamas 🔥"},
+    "entry": {"seq": 1, "kind": "created"},
+}
+
+Plan = Callable[..., Awaitable[UUID]]
+
+
+@pytest.fixture
+def receiver() -> Iterator[StandIn]:
+    with StandIn(default=Answer(204)) as standin:
+        yield standin
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(TICKETFLOW_SECRETS_KEY=KEY)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def activities(
+    session_factory: async_sessionmaker[AsyncSession], settings: Settings
+) -> WebhookActivities:
+    return WebhookActivities(session_factory, settings)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def plan(
+    session_factory: async_sessionmaker[AsyncSession], receiver: StandIn
+) -> AsyncIterator[Plan]:
+    """Makes an integration pointing at the receiver and one pending delivery to it.
+
+    These rows are committed (the activity reads them in its own transactions), so they are
+    deleted after the test: no later ticket change in this database plans deliveries to them.
+    """
+    providers: list[str] = []
+
+    async def make(
+        *, secret: str | None = SECRET, enabled: bool = True, url: str | None = None
+    ) -> UUID:
+        fields = IntegrationFields(
+            provider=f"hook-{uuid4().hex[:10]}",
+            url=url or f"{receiver.url}{PATH}",
+            events=["ticket.created"],
+            settings={},
+            enabled=enabled,
+        )
+        encrypted = SecretBox(KEY).encrypt(secret) if secret else None
+        async with session_factory.begin() as session:
+            integration, _ = await save_integration(
+                session, fields, secret_encrypted=encrypted, replace_secret=True
+            )
+            delivery = WebhookDelivery(
+                id=uuid4(),
+                integration_id=integration.id,
+                event="ticket.created",
+                payload=PAYLOAD,
+            )
+            session.add(delivery)
+        providers.append(fields.provider)
+        return delivery.id
+
+    yield make
+    async with session_factory.begin() as session:
+        await session.execute(delete(Integration).where(Integration.provider.in_(providers)))
+
+
+async def row(
+    session_factory: async_sessionmaker[AsyncSession], delivery_id: UUID
+) -> WebhookDelivery:
+    async with session_factory() as session:
+        return await session.get_one(WebhookDelivery, delivery_id)
+
+
+async def deliver(activities: WebhookActivities, delivery_id: UUID, **info: Any) -> None:
+    env = ActivityEnvironment()
+    env.info = dataclasses.replace(env.info, **info)
+    await env.run(activities.deliver, delivery_id)
+
+
+async def test_a_delivery_is_signed_sent_and_recorded(
+    activities: WebhookActivities,
+    plan: Plan,
+    receiver: StandIn,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    delivery_id = await plan()
+
+    await deliver(activities, delivery_id)
+
+    [request] = receiver.requests_to(PATH)
+    assert request.method == "POST"
+    assert request.header("Content-Type") == "application/json"
+    assert request.header(ID_HEADER) == str(delivery_id)
+    assert request.json() == PAYLOAD
+    assert "🔥".encode() in request.body  # compact UTF-8 JSON: the bytes receivers hash
+    timestamp, signature = request.header(TIMESTAMP_HEADER), request.header(SIGNATURE_HEADER)
+    assert timestamp is not None and signature is not None
+    assert verify(SECRET, timestamp, request.body, signature, now=datetime.now(UTC))
+    assert not verify("a-different-secret", timestamp, request.body, signature)
+    stored = await row(session_factory, delivery_id)
+    assert (stored.status, stored.response_status, stored.attempts) == (
+        DeliveryStatus.SENT,
+        204,
+        1,
+    )
+    assert stored.delivered_at is not None and stored.error is None
+
+
+async def test_a_retry_after_a_recorded_success_sends_nothing(
+    activities: WebhookActivities,
+    plan: Plan,
+    receiver: StandIn,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    delivery_id = await plan()
+    await deliver(activities, delivery_id)
+
+    await deliver(activities, delivery_id, attempt=2)
+
+    assert len(receiver.requests_to(PATH)) == 1
+    assert (await row(session_factory, delivery_id)).attempts == 1
+
+
+async def test_without_a_secret_nothing_is_signed(
+    activities: WebhookActivities, plan: Plan, receiver: StandIn
+) -> None:
+    await deliver(activities, await plan(secret=None))
+
+    [request] = receiver.requests_to(PATH)
+    assert request.header(SIGNATURE_HEADER) is None
+    assert request.header(TIMESTAMP_HEADER) is None
+    assert request.header(ID_HEADER) is not None
+
+
+async def test_a_4xx_is_final_and_recorded(
+    activities: WebhookActivities,
+    plan: Plan,
+    receiver: StandIn,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    delivery_id = await plan()
+    receiver.enqueue(PATH, Answer(410, body=b"this hook was removed"))
+
+    with pytest.raises(ApplicationError) as raised:
+        await deliver(activities, delivery_id)
+
+    assert raised.value.non_retryable
+    stored = await row(session_factory, delivery_id)
+    assert (stored.status, stored.response_status, stored.attempts) == (
+        DeliveryStatus.FAILED,
+        410,
+        1,
+    )
+    assert stored.error == "HTTP 410: this hook was removed"
+
+
+async def test_a_5xx_is_retried_until_the_receiver_takes_it(
+    activities: WebhookActivities,
+    plan: Plan,
+    receiver: StandIn,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    delivery_id = await plan()
+    receiver.enqueue(PATH, Answer(503, body=b"down for maintenance"))
+
+    with pytest.raises(ApplicationError) as raised:
+        await deliver(activities, delivery_id)
+
+    assert not raised.value.non_retryable
+    assert raised.value.next_retry_delay is None  # Temporal's own backoff
+    failed_once = await row(session_factory, delivery_id)
+    assert (failed_once.status, failed_once.response_status, failed_once.attempts) == (
+        DeliveryStatus.PENDING,
+        503,
+        1,
+    )
+    assert failed_once.error == "HTTP 503: down for maintenance"
+
+    await deliver(activities, delivery_id, attempt=2)
+
+    sent = await row(session_factory, delivery_id)
+    assert (sent.status, sent.response_status, sent.attempts) == (DeliveryStatus.SENT, 204, 2)
+    assert len(receiver.requests_to(PATH)) == 2
+
+
+async def test_a_429_is_retried_after_the_receivers_retry_after(
+    activities: WebhookActivities, plan: Plan, receiver: StandIn
+) -> None:
+    delivery_id = await plan()
+    receiver.enqueue(PATH, Answer(429, headers={"Retry-After": "120"}))
+
+    with pytest.raises(ApplicationError) as raised:
+        await deliver(activities, delivery_id)
+
+    assert not raised.value.non_retryable
+    assert raised.value.next_retry_delay == timedelta(seconds=120)
+
+
+async def test_an_unreachable_receiver_is_retried(
+    activities: WebhookActivities,
+    plan: Plan,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on once the probe closes
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    delivery_id = await plan(url=f"http://127.0.0.1:{port}{PATH}")
+
+    with pytest.raises(ApplicationError) as raised:
+        await deliver(activities, delivery_id)
+
+    assert not raised.value.non_retryable
+    stored = await row(session_factory, delivery_id)
+    assert (stored.status, stored.response_status, stored.attempts) == (
+        DeliveryStatus.PENDING,
+        None,
+        1,
+    )
+    assert stored.error is not None and stored.error.startswith("ConnectError")
+
+
+async def test_the_last_allowed_attempt_marks_the_delivery_failed(
+    activities: WebhookActivities,
+    plan: Plan,
+    receiver: StandIn,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    delivery_id = await plan()
+    receiver.enqueue(PATH, Answer(500))
+
+    with pytest.raises(ApplicationError):
+        await deliver(
+            activities, delivery_id, attempt=5, retry_policy=RetryPolicy(maximum_attempts=5)
+        )
+
+    stored = await row(session_factory, delivery_id)
+    assert (stored.status, stored.error) == (DeliveryStatus.FAILED, "HTTP 500")
+
+
+async def test_a_secret_this_worker_cannot_read_is_never_sent_unsigned(
+    plan: Plan, receiver: StandIn, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    delivery_id = await plan()
+    keyless = Settings(TICKETFLOW_SECRETS_KEY=None)
+    another_key = Settings(TICKETFLOW_SECRETS_KEY=OTHER_KEY)  # type: ignore[arg-type]
+
+    for settings in (keyless, another_key):
+        with pytest.raises(ApplicationError, match="TICKETFLOW_SECRETS_KEY") as raised:
+            await deliver(WebhookActivities(session_factory, settings), delivery_id)
+        assert raised.value.non_retryable
+
+    assert receiver.requests == []
+    stored = await row(session_factory, delivery_id)
+    assert (stored.status, stored.attempts) == (DeliveryStatus.FAILED, 0)
+
+
+async def test_a_disabled_integration_is_sent_nothing(
+    activities: WebhookActivities,
+    plan: Plan,
+    receiver: StandIn,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    delivery_id = await plan(enabled=False)
+
+    await deliver(activities, delivery_id)
+
+    assert receiver.requests == []
+    stored = await row(session_factory, delivery_id)
+    assert (stored.status, stored.error) == (DeliveryStatus.FAILED, "the integration is disabled")
+
+
+async def test_a_delivery_that_is_gone_is_not_an_error(activities: WebhookActivities) -> None:
+    await deliver(activities, uuid4())
+
+
+NOW = datetime(2026, 10, 21, 7, 28, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("header", "delay"),
+    [
+        ("30", timedelta(seconds=30)),
+        (" 7 ", timedelta(seconds=7)),
+        ("Wed, 21 Oct 2026 07:30:00 GMT", timedelta(minutes=2)),
+        ("999999999999999999999", MAX_RETRY_AFTER),
+        ("Thu, 22 Oct 2026 07:28:00 GMT", MAX_RETRY_AFTER),
+        ("Wed, 21 Oct 2026 07:00:00 GMT", None),  # already past
+        ("0", None),
+        ("soon", None),
+        ("-5", None),
+        (None, None),
+    ],
+)
+def test_retry_after_reads_seconds_or_a_date(header: str | None, delay: timedelta | None) -> None:
+    assert retry_after(header, NOW) == delay

@@ -1,0 +1,257 @@
+"""`/integrations`: admins manage outbound webhooks; secrets go in encrypted and never come out."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+from uuid import uuid4
+
+import httpx
+import pytest
+import pytest_asyncio
+from cryptography.fernet import Fernet
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from temporalio.testing import WorkflowEnvironment
+
+from api.app import Resources, create_app
+from domain.enums import Role
+from persistence.models import Integration
+from persistence.secrets import SecretBox
+from tests.api.conftest import JWT_SECRET, People, assert_problem
+from ticketflow.settings import Settings
+
+V1 = "/api/v1"
+KEY = Fernet.generate_key().decode()
+SECRET = "shared-with-the-receiver"
+
+
+@pytest.fixture
+def settings(database_url: str, task_queue: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        jwt_secret=JWT_SECRET,  # type: ignore[arg-type]
+        TICKETFLOW_TASK_QUEUE=task_queue,
+        TICKETFLOW_SECRETS_KEY=KEY,  # type: ignore[arg-type]
+    )
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def provider(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[Callable[[], str]]:
+    """Fresh provider slugs; their integrations are deleted after the test, so no ticket
+    change in another API test plans deliveries to them."""
+    made: list[str] = []
+
+    def make() -> str:
+        made.append(f"hook-{uuid4().hex[:10]}")
+        return made[-1]
+
+    yield make
+    async with session_factory.begin() as session:
+        await session.execute(delete(Integration).where(Integration.provider.in_(made)))
+
+
+def body(**fields: Any) -> dict[str, Any]:
+    return {
+        "url": "https://hooks.example.com/ticketflow",
+        "events": ["ticket.created", "sla.breached"],
+        **fields,
+    }
+
+
+async def stored_secret(sessions: async_sessionmaker[AsyncSession], provider: str) -> str | None:
+    async with sessions() as session:
+        return await session.scalar(
+            select(Integration.secret_encrypted).where(Integration.provider == provider)
+        )
+
+
+async def test_admin_creates_replaces_lists_and_deletes_an_integration(
+    api: httpx.AsyncClient, people: People, provider: Callable[[], str]
+) -> None:
+    admin = await people.make(Role.ADMIN)
+    slug = provider()
+    path = f"{V1}/integrations/{slug}"
+
+    created = await api.post(
+        path, headers=admin.auth, json=body(secret=SECRET, settings={"team": "ops"})
+    )
+    assert created.status_code == 201, created.text
+    first = created.json()
+    assert first["provider"] == slug
+    assert first["events"] == ["ticket.created", "sla.breached"]
+    assert first["settings"] == {"team": "ops"}
+    assert (first["enabled"], first["has_secret"]) == (True, True)
+
+    replaced = await api.post(
+        path,
+        headers=admin.auth,
+        json=body(url="http://10.0.0.7:8080/in", events=["ticket.closed"], enabled=False),
+    )
+    assert replaced.status_code == 200, replaced.text
+    second = replaced.json()
+    assert second["id"] == first["id"]
+    assert (second["url"], second["events"]) == ("http://10.0.0.7:8080/in", ["ticket.closed"])
+    assert (second["settings"], second["enabled"]) == ({}, False)
+    assert second["has_secret"] is True  # an omitted secret is kept
+
+    listed = await api.get(f"{V1}/integrations", headers=admin.auth, params={"limit": 200})
+    assert listed.status_code == 200
+    [mine] = [i for i in listed.json()["items"] if i["provider"] == slug]
+    assert mine == second
+
+    deleted = await api.delete(path, headers=admin.auth)
+    assert deleted.status_code == 204
+    assert_problem(await api.delete(path, headers=admin.auth), 404)
+
+
+async def test_the_secret_is_encrypted_at_rest_and_never_returned(
+    api: httpx.AsyncClient,
+    people: People,
+    provider: Callable[[], str],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    admin = await people.make(Role.ADMIN)
+    slug = provider()
+
+    created = await api.post(
+        f"{V1}/integrations/{slug}", headers=admin.auth, json=body(secret=SECRET)
+    )
+    listed = await api.get(f"{V1}/integrations", headers=admin.auth, params={"limit": 200})
+
+    for response in (created, listed):
+        assert SECRET not in response.text
+        assert "secret_encrypted" not in response.text
+    raw = await stored_secret(session_factory, slug)
+    assert raw is not None and SECRET not in raw
+    assert SecretBox(KEY).decrypt(raw) == SECRET
+
+
+async def test_a_null_secret_removes_it(
+    api: httpx.AsyncClient,
+    people: People,
+    provider: Callable[[], str],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    admin = await people.make(Role.ADMIN)
+    path = f"{V1}/integrations/{provider()}"
+    await api.post(path, headers=admin.auth, json=body(secret=SECRET))
+
+    cleared = await api.post(path, headers=admin.auth, json=body(secret=None))
+
+    assert cleared.json()["has_secret"] is False
+    assert await stored_secret(session_factory, cleared.json()["provider"]) is None
+
+
+@pytest.mark.parametrize("role", [Role.AGENT, Role.USER, Role.VIP_USER])
+async def test_only_admins_may_see_or_touch_integrations(
+    api: httpx.AsyncClient, people: People, provider: Callable[[], str], role: Role
+) -> None:
+    someone = await people.make(role)
+    path = f"{V1}/integrations/{provider()}"
+
+    assert_problem(await api.get(f"{V1}/integrations", headers=someone.auth), 403)
+    assert_problem(await api.post(path, headers=someone.auth, json=body()), 403)
+    assert_problem(await api.delete(path, headers=someone.auth), 403)
+    assert_problem(await api.get(f"{V1}/integrations"), 401)
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"url": "ftp://files.example.com/drop"}, "url"),
+        ({"url": "hooks.example.com/ticketflow"}, "url"),
+        ({"url": "https://"}, "url"),
+        ({"url": "https://example.com:99999/x"}, "url"),
+        ({"events": []}, "events"),
+        ({"events": ["ticket.exploded"]}, "events"),
+        ({"events": "ticket.created"}, "events"),
+        ({"secret": "short"}, "secret"),
+        ({"colour": "blue"}, "colour"),
+    ],
+)
+async def test_bad_input_is_a_422_problem_naming_the_field(
+    api: httpx.AsyncClient,
+    people: People,
+    provider: Callable[[], str],
+    fields: dict[str, Any],
+    field: str,
+) -> None:
+    admin = await people.make(Role.ADMIN)
+
+    response = await api.post(
+        f"{V1}/integrations/{provider()}", headers=admin.auth, json=body(**fields)
+    )
+
+    problem = assert_problem(response, 422)
+    assert problem["type"].endswith(":invalid_input")
+    assert any(error["loc"][:2] == ["body", field] for error in problem["errors"])
+
+
+@pytest.mark.parametrize("slug", ["Slack", "my%20hook", "a" * 41])
+async def test_a_provider_must_be_a_slug(api: httpx.AsyncClient, people: People, slug: str) -> None:
+    admin = await people.make(Role.ADMIN)
+
+    response = await api.post(f"{V1}/integrations/{slug}", headers=admin.auth, json=body())
+
+    assert_problem(response, 422)
+
+
+async def test_repeated_events_are_stored_once(
+    api: httpx.AsyncClient, people: People, provider: Callable[[], str]
+) -> None:
+    admin = await people.make(Role.ADMIN)
+    events = ["sla.breached", "ticket.created", "sla.breached"]
+
+    response = await api.post(
+        f"{V1}/integrations/{provider()}", headers=admin.auth, json=body(events=events)
+    )
+
+    assert response.json()["events"] == ["sla.breached", "ticket.created"]
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def keyless_api(
+    database_url: str,
+    task_queue: str,
+    engine: AsyncEngine,
+    session_factory: async_sessionmaker[AsyncSession],
+    dev_env: WorkflowEnvironment,
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The API of a deployment that has not set TICKETFLOW_SECRETS_KEY."""
+    settings = Settings(
+        database_url=database_url,
+        jwt_secret=JWT_SECRET,  # type: ignore[arg-type]
+        TICKETFLOW_TASK_QUEUE=task_queue,
+        TICKETFLOW_SECRETS_KEY=None,
+    )
+    app = create_app(settings, Resources(engine, session_factory, dev_env.client))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+async def test_without_a_key_a_secret_is_refused_and_nothing_is_stored(
+    keyless_api: httpx.AsyncClient,
+    people: People,
+    provider: Callable[[], str],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    admin = await people.make(Role.ADMIN)
+    slug = provider()
+    path = f"{V1}/integrations/{slug}"
+
+    refused = await keyless_api.post(path, headers=admin.auth, json=body(secret=SECRET))
+
+    problem = assert_problem(refused, 503)
+    assert problem["type"].endswith(":secrets_key_missing")
+    assert "set TICKETFLOW_SECRETS_KEY" in problem["detail"]
+    async with session_factory() as session:
+        found = await session.scalar(select(Integration).where(Integration.provider == slug))
+    assert found is None
+
+    unsigned = await keyless_api.post(path, headers=admin.auth, json=body())
+    assert unsigned.status_code == 201
+    assert unsigned.json()["has_secret"] is False
