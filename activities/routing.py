@@ -6,10 +6,11 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from domain.messages import PickAgentInput, PickAgentResult
 from persistence.readmodel import recount_load
-from persistence.routing import pick_agent
+from persistence.routing import RoutingBusy, pick_agent
 
 PICK_AGENT = "pick_agent"
 RELEASE_PICK = "release_pick"
@@ -25,10 +26,14 @@ class RoutingActivities:
     async def pick(self, input: PickAgentInput) -> PickAgentResult:
         """The least-loaded online agent that fits, counted against their capacity at once."""
         # Its own short transaction: the pick holds the department's routing lock until commit.
-        async with self._sessions.begin() as session:
-            agent = await pick_agent(
-                session, input.department_id, input.category, exclude=set(input.exclude)
-            )
+        try:
+            async with self._sessions.begin() as session:
+                agent = await pick_agent(
+                    session, input.department_id, input.category, exclude=set(input.exclude)
+                )
+        except RoutingBusy as busy:
+            # Retried by the workflow's retry policy, a fraction of a second later.
+            raise ApplicationError(str(busy), type="RoutingBusy") from busy
         return PickAgentResult(agent_id=agent)
 
     @activity.defn(name=RELEASE_PICK)

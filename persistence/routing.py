@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, cast, exists, func, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.enums import Availability, Priority, Role, TicketStatus, UserStatus
@@ -83,30 +85,27 @@ async def pick_agent(
     promptly (before any call to Temporal). The statement after the lock reads a fresh
     snapshot under READ COMMITTED, so it orders agents by their true current loads.
     """
-    lock_key = func.hashtext(str(department_id))
-    await session.execute(select(func.pg_advisory_xact_lock(_PICK_LOCK_NAMESPACE, lock_key)))
-    chosen = (
-        select(_users.c.id)
-        .where(*_can_take(department_id, category, exclude))
-        .order_by(*_NEXT_IN_LINE)
-        .limit(1)
-        # NO KEY UPDATE, as recount_load takes: it does not conflict with the KEY SHARE locks
-        # of rows referencing the agent. SKIP LOCKED: an agent whose row another writer holds
-        # is passed over rather than waited for while this department's queue is held.
-        .with_for_update(key_share=True, skip_locked=True)
-        .scalar_subquery()
+    # One server-side call (migration 0005): the lock is held for the update alone. Agents
+    # whose row a read-model write holds this instant are passed over, never waited for while
+    # the department's queue is held; if that leaves nobody but someone could take the
+    # ticket, the caller tries again in a moment (after committing, which frees the queue).
+    picked = func.ticketflow_pick_agent(
+        _PICK_LOCK_NAMESPACE,
+        department_id,
+        category,
+        cast(list(exclude), ARRAY(PG_UUID(as_uuid=True))),
+        type_=PG_UUID(as_uuid=True),
     )
-    picked = (
-        update(_users)
-        .where(_users.c.id == chosen)
-        .values(
-            current_load=_users.c.current_load + 1,
-            last_assigned_at=func.clock_timestamp(),
-        )
-        .returning(_users.c.id)
-    )
-    agent_id: UUID | None = await session.scalar(picked)
+    agent_id: UUID | None = await session.scalar(select(picked))
+    if agent_id is None:
+        could_take = exists().where(*_can_take(department_id, category, exclude))
+        if await session.scalar(select(could_take)):
+            raise RoutingBusy(f"every agent who fits department {department_id} is being updated")
     return agent_id
+
+
+class RoutingBusy(Exception):
+    """Nobody could be picked this instant, though someone fits: try again shortly."""
 
 
 async def available_agents(

@@ -229,10 +229,23 @@ async def bulk_assign(
     return await _run(session, client, body.tickets, plan)
 
 
+_BUSY_WAITS = (0.02, 0.05, 0.1, 0.2, 0.4)
+
+
 async def _pick_for(session: AsyncSession, ticket: tickets_service.TicketRef) -> UUID:
     view = ticket.view
     current = {view.assignee_id} if view.assignee_id else set()
-    agent_id = await routing.pick_agent(session, view.department_id, view.category, exclude=current)
+    for wait in _BUSY_WAITS:
+        try:
+            agent_id = await routing.pick_agent(
+                session, view.department_id, view.category, exclude=current
+            )
+            break
+        except routing.RoutingBusy:
+            await session.rollback()  # free the department's pick queue while waiting
+            await asyncio.sleep(wait)
+    else:
+        raise Conflict("every agent who fits is being updated right now; try again")
     # Release the department's pick queue now, not at the end of the whole batch.
     await session.commit()
     if agent_id is None:

@@ -155,13 +155,19 @@ def live_sla(sla: SlaView, now: datetime) -> SlaView:
 async def find_ticket(
     session: AsyncSession, client: Client, caller: User, ref: str, now: datetime | None = None
 ) -> TicketRef:
-    """The ticket `ref` names, if the caller may see it; 404 otherwise (existence never leaks)."""
+    """The ticket `ref` names, if the caller may see it; 404 otherwise (existence never leaks).
+
+    It ends the session's transaction (read-only up to here in every caller): a caller goes
+    on to wait on the ticket's workflow, and must not keep a pooled connection meanwhile —
+    the worker needs connections to answer it.
+    """
     now = now or datetime.now(UTC)
     key = parse_ref(ref)
     if isinstance(key, int):
         row = await tickets_repo.get_by_number(session, key)
     else:
         row = await tickets_repo.get(session, key)
+    await session.commit()
     if row is not None:
         view = view_from_row(row, now)
     elif isinstance(key, int):

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID, uuid4
 
 import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from domain.enums import Role
-from persistence.models import User
+from domain.enums import Role, TicketStatus
+from persistence.models import Ticket, User
 from tests.api.conftest import Desk, People, Person, assert_problem
 
 V1 = "/api/v1"
@@ -330,3 +331,93 @@ async def test_bulk_status_reports_illegal_moves_per_ticket(
     assert_problem(
         await api.post(url, json={**body, "status": "lost"}, headers=desk.admin.auth), 422
     )
+
+
+# -- load stays exact under concurrency -------------------------------------------------------
+
+
+@with_worker
+async def test_loads_stay_exact_after_200_concurrent_creations_and_random_reassignments(
+    api: httpx.AsyncClient,
+    people: People,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    department_id = await people.department(f"Load {uuid4().hex[:6]}")
+    requester = await people.make(Role.USER)
+    agents = [await people.make(Role.AGENT, department_id=department_id) for _ in range(4)]
+    await online(api, *agents)
+    async with session_factory.begin() as session:
+        await session.execute(
+            update(User).where(User.id.in_([a.id for a in agents])).values(max_load=100)
+        )
+    gate = asyncio.Semaphore(40)
+
+    async def limited(call: Awaitable[httpx.Response]) -> httpx.Response:
+        async with gate:
+            return await call
+
+    opened = await asyncio.gather(
+        *(
+            limited(
+                api.post(
+                    f"{V1}/tickets",
+                    json={
+                        "title": f"Load {i}",
+                        "description": "x",
+                        "department_id": str(department_id),
+                    },
+                    headers=requester.auth,
+                )
+            )
+            for i in range(200)
+        )
+    )
+    assert all(r.status_code == 201 for r in opened), [
+        r.text for r in opened if r.status_code != 201
+    ]
+    numbers = [r.json()["number"] for r in opened]
+    rng = random.Random(20261127)
+    moves = []
+    resolved = 0
+    for number in rng.sample(numbers, 120):
+        agent = rng.choice(agents)
+        if rng.random() < 0.2:
+            resolved += 1
+            moves.append(api.post(f"{V1}/tickets/{number}/resolve", headers=agent.auth))
+        else:
+            body = {"assignee_id": str(agent.id)}
+            moves.append(api.patch(f"{V1}/tickets/{number}/assign", json=body, headers=agent.auth))
+    answers = await asyncio.gather(*(limited(m) for m in moves))
+    assert all(r.status_code == 200 for r in answers), [
+        r.text for r in answers if r.status_code != 200
+    ]
+
+    async def loads_are_exact() -> bool:
+        async with session_factory() as session:
+            open_by_agent = dict(
+                (
+                    await session.execute(
+                        select(Ticket.assignee_id, func.count())
+                        .where(
+                            Ticket.department_id == department_id,
+                            Ticket.status.not_in([TicketStatus.RESOLVED, TicketStatus.CLOSED]),
+                            Ticket.assignee_id.is_not(None),
+                        )
+                        .group_by(Ticket.assignee_id)
+                    )
+                ).all()
+            )
+            loads = dict(
+                (
+                    await session.execute(
+                        select(User.id, User.current_load).where(
+                            User.id.in_([a.id for a in agents])
+                        )
+                    )
+                ).all()
+            )
+        # Every ticket is routed to someone; only the resolved ones leave the loads.
+        everyone_counted = sum(open_by_agent.values()) == len(numbers) - resolved
+        return everyone_counted and all(loads[a.id] == open_by_agent.get(a.id, 0) for a in agents)
+
+    await eventually(loads_are_exact, within=60)
