@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from domain.messages import ReadModelBatch
+from domain.messages import ReadModelBatch, ReadModelOutcome
+from persistence.outbox import Outbound, plan_outbound
 from persistence.readmodel import apply_batch
 
 APPLY_READ_MODEL = "apply_read_model"
@@ -14,11 +15,19 @@ APPLY_READ_MODEL = "apply_read_model"
 class ReadModelActivities:
     """Activities backed by the PostgreSQL read model; wired with a session factory."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], outbound: Outbound) -> None:
         self._sessions = sessions
+        self._outbound = outbound
 
     @activity.defn(name=APPLY_READ_MODEL)
-    async def apply(self, batch: ReadModelBatch) -> None:
-        """Idempotently write one batch: a retry or a replay never duplicates a row."""
+    async def apply(self, batch: ReadModelBatch) -> ReadModelOutcome:
+        """Idempotently write one batch: a retry or a replay never duplicates a row.
+
+        In the same transaction it plans what the change sends out (notifications on external
+        channels, webhook deliveries) and answers the sends still pending, for the workflow
+        to start as activities.
+        """
         async with self._sessions.begin() as session:
             await apply_batch(session, batch)
+            dispatches = await plan_outbound(session, batch, self._outbound)
+        return ReadModelOutcome(dispatches=dispatches)

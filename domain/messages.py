@@ -76,14 +76,31 @@ class SlackAction(BaseModel):
     slack_user_id: str | None = None
 
 
+class Dispatch(BaseModel):
+    """One send the read-model write planned: a notification row or a webhook delivery row."""
+
+    kind: Literal["notification", "webhook"]
+    id: UUID
+
+
+class ReadModelOutcome(BaseModel):
+    """What a read-model write leaves for the workflow to start: each a durable activity."""
+
+    dispatches: list[Dispatch] = Field(default_factory=list)
+
+
 class ExternalReply(BaseModel):
     """A reply that arrived through an integration (e-mail, SMS, chat)."""
 
     author_id: UUID
     body: str = Field(min_length=1)
+    author_role: Role = Field(
+        Role.USER, description="an agent answering by e-mail gives a first response"
+    )
     source: Source = Source.EMAIL
     message_id: str | None = None
     comment_id: UUID | None = None
+    attachments: list[str] = Field(default_factory=list)
 
 
 class HistoryQuery(BaseModel):

@@ -126,7 +126,13 @@ class TicketOps:
         return entry
 
     def notify(
-        self, event: str, recipients: list[Recipient], subject: str, *, urgent: bool = False
+        self,
+        event: str,
+        recipients: list[Recipient],
+        subject: str,
+        *,
+        urgent: bool = False,
+        params: dict[str, str] | None = None,
     ) -> None:
         self.effects.notifications.append(
             NotificationIntent(
@@ -136,6 +142,7 @@ class TicketOps:
                 subject=subject,
                 body=f"{subject}: {self.state.title}",
                 urgent=urgent,
+                params=params or {},
             )
         )
 
@@ -518,7 +525,11 @@ class TicketOps:
         clock.breached_at = deadline
         clock.warned = sorted(set(clock.warned) | set(self._warn_at()))
         self._sla_event(clock, SlaEventKind.BREACHED, at=deadline)
-        at_breach = [s for s in self._escalation_steps() if s.after == timedelta(0)]
+        at_breach = [
+            (index, step)
+            for index, step in enumerate(self._escalation_steps())
+            if step.after == timedelta(0)
+        ]
         if not at_breach:
             subject = f"SLA breached on ticket #{self.state.number} ({clock.metric.value})"
             self.notify(
@@ -527,8 +538,8 @@ class TicketOps:
                 subject,
                 urgent=True,
             )
-        for step in at_breach:
-            self._escalate(clock, step, deadline)
+        for index, step in at_breach:
+            self._escalate(clock, index, step, deadline)
         self._run_delayed_escalations(clock)
 
     def _run_delayed_escalations(self, clock: Clock) -> None:
@@ -536,9 +547,9 @@ class TicketOps:
         for index, due_at in delayed_escalations(clock, steps):
             if due_at <= self.now:
                 clock.escalated.append(index)
-                self._escalate(clock, steps[index], due_at)
+                self._escalate(clock, index, steps[index], due_at)
 
-    def _escalate(self, clock: Clock, step: EscalationStep, due_at: datetime) -> None:
+    def _escalate(self, clock: Clock, index: int, step: EscalationStep, due_at: datetime) -> None:
         metric = clock.metric.value.replace("_", " ")
         late = _minutes(step.after)
         self.record(
@@ -553,7 +564,7 @@ class TicketOps:
             if step.after:
                 subject = f"Still breached after {late} min: ticket #{self.state.number}"
             self.notify(
-                f"sla_escalation.{clock.metric.value}.{late}",
+                f"sla_escalation.{clock.metric.value}.{index + 1}",
                 self._step_targets(step.notify),
                 subject,
                 urgent=True,
@@ -580,6 +591,7 @@ class TicketOps:
             targets or self._escalation_targets(),
             subject,
             urgent=True,
+            params={"minutes_left": str(left)},
         )
 
     def _escalation_steps(self) -> tuple[EscalationStep, ...]:

@@ -82,6 +82,9 @@ class NotificationIntent(BaseModel):
     subject: str
     body: str
     urgent: bool = False
+    params: dict[str, str] = Field(
+        default_factory=dict, description="values the localized text needs (minutes left…)"
+    )
 
 
 class CommentRecord(BaseModel):

@@ -197,7 +197,7 @@ async def _insert_notifications(
 ) -> list[NewNotification]:
     if not intents:
         return []
-    recipients = await _resolve_recipients(session, intents)
+    recipients = await resolve_recipients(session, intents)
     rows = [
         {
             "user_id": user_id,
@@ -226,7 +226,7 @@ async def _insert_notifications(
     return [NewNotification.model_validate(row, from_attributes=True) for row in result]
 
 
-async def _resolve_recipients(
+async def resolve_recipients(
     session: AsyncSession, intents: Sequence[NotificationIntent]
 ) -> list[list[UUID]]:
     """Each intent's users, in order and without repeats; unknown or deleted users are skipped."""

@@ -7,8 +7,13 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.channels import Channels
+from activities.delivery import DeliveryActivities
 from activities.readmodel import ReadModelActivities
 from activities.routing import RoutingActivities
+from activities.webhooks import WebhookActivities
+from domain.notices import EXTERNAL_CHANNELS
+from persistence.outbox import Links, Outbound
 from ticketflow.settings import Settings
 from workflows.ticket import TicketWorkflow
 
@@ -30,13 +35,24 @@ def build_worker(
     task_queue: str | None = None,
 ) -> Worker:
     """A worker for the ticket workflow, its activities wired to their collaborators."""
-    read_model = ReadModelActivities(sessions)
+    links = Links(settings.public_url)
+    channels = Channels(settings)
+    sending = frozenset(c for c in EXTERNAL_CHANNELS if channels.configured(c))
+    read_model = ReadModelActivities(sessions, Outbound(links, sending))
     routing = RoutingActivities(sessions)
+    delivery = DeliveryActivities(sessions, channels, links)
+    webhooks = WebhookActivities(sessions, settings)
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
         workflows=[TicketWorkflow],
-        activities=[read_model.apply, routing.pick, routing.release],
+        activities=[
+            read_model.apply,
+            routing.pick,
+            routing.release,
+            delivery.deliver,
+            webhooks.deliver,
+        ],
         max_cached_workflows=MAX_CACHED_WORKFLOWS,
         workflow_runner=WORKFLOW_RUNNER,
     )

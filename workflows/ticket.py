@@ -14,7 +14,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain.automation import RuleBook, open_with_rules
@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
         AssignInput,
         CloseInput,
         CommentInput,
+        Dispatch,
         ExternalReply,
         HistoryQuery,
         PickAgentInput,
@@ -30,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         PolicyChanged,
         RateInput,
         ReadModelBatch,
+        ReadModelOutcome,
         ReopenInput,
         ResolveInput,
         RulesChanged,
@@ -46,6 +48,11 @@ with workflow.unsafe.imports_passed_through():
     from workflows.visibility import details_card, search_attribute_updates
 
 READ_MODEL_ACTIVITY = "apply_read_model"
+DELIVERY_ACTIVITIES = {  # activities.delivery / activities.webhooks
+    "notification": "deliver_notification",
+    "webhook": "deliver_webhook",
+}
+OUTBOUND_PATCH = "outbound-delivery"
 PICK_AGENT_ACTIVITY = "pick_agent"  # activities.routing.PICK_AGENT
 RELEASE_PICK_ACTIVITY = "release_pick"
 AUTO_ASSIGN_PATCH = "auto-assign"  # activities.readmodel.APPLY_READ_MODEL
@@ -53,6 +60,15 @@ HISTORY_KEPT = 1_000
 _READ_MODEL_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=30)
 )
+# A provider outage is waited out for a day, backing off to one try every 10 minutes; a
+# provider's 4xx (or Retry-After) is decided by the activity.
+_DELIVERY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=10),
+    maximum_attempts=200,
+)
+_DELIVERY_WINDOW = timedelta(days=1)
 
 
 def _rejected(error: TicketflowError) -> ApplicationError:
@@ -73,6 +89,7 @@ class TicketWorkflow:
         self._timer: asyncio.Task[None] | None = None
         self._timer_at: Wakeup | None = None
         self._searchable: dict[str, Any] = {}
+        self._sending: set[asyncio.Task[None]] = set()
         self._rules = RuleBook(input.rules, input.time_rules_held)
         self._replan = False
         self._reroute = False  # moved to another department: routing picks a new agent
@@ -121,6 +138,7 @@ class TicketWorkflow:
                     await self._auto_assign()
             if self._should_continue():
                 await self._continue_as_new()
+        await workflow.wait_condition(lambda: not self._sending)
         return self._view()
 
     async def _auto_assign(self) -> None:
@@ -182,6 +200,7 @@ class TicketWorkflow:
     async def _continue_as_new(self) -> None:
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._flush()
+        await workflow.wait_condition(lambda: not self._sending)
         if self._timer is not None:
             self._timer.cancel()
         workflow.continue_as_new(
@@ -228,13 +247,34 @@ class TicketWorkflow:
         await self._write_read_model(batch)
 
     async def _write_read_model(self, batch: ReadModelBatch) -> None:
-        await workflow.execute_local_activity(
+        # Untyped on purpose: histories from before outbound delivery recorded no result.
+        result = await workflow.execute_local_activity(
             READ_MODEL_ACTIVITY,
             batch,
             start_to_close_timeout=timedelta(seconds=15),
             retry_policy=_READ_MODEL_RETRY,
             summary=f"read model v{batch.ticket.version}",
         )
+        outcome = ReadModelOutcome.model_validate(result) if result else None
+        if outcome and outcome.dispatches and workflow.patched(OUTBOUND_PATCH):
+            for dispatch in outcome.dispatches:
+                task = asyncio.create_task(self._send(dispatch))
+                self._sending.add(task)
+                task.add_done_callback(self._sending.discard)
+
+    async def _send(self, dispatch: Dispatch) -> None:
+        """One notification or webhook, retried durably; its failure never fails the ticket."""
+        try:
+            await workflow.execute_activity(
+                DELIVERY_ACTIVITIES[dispatch.kind],
+                dispatch.id,
+                start_to_close_timeout=timedelta(seconds=60),
+                schedule_to_close_timeout=_DELIVERY_WINDOW,
+                retry_policy=_DELIVERY_RETRY,
+                summary=f"{dispatch.kind} {dispatch.id}",
+            )
+        except ActivityError as error:
+            workflow.logger.warning("%s %s not delivered: %s", dispatch.kind, dispatch.id, error)
 
     def _publish(self, view: TicketView) -> None:
         updates = search_attribute_updates(self._state, view, self._searchable)
@@ -357,11 +397,13 @@ class TicketWorkflow:
             id=input.comment_id or workflow.uuid4(),
             author_id=input.author_id,
             body=input.body,
+            attachments=input.attachments,
             created_at=workflow.now(),
         )
+        by_staff = input.author_role.is_staff
         try:
             self._act(
-                lambda ops: ops.comment(record, by_staff=False), Trigger.COMMENT_ADDED, record
+                lambda ops: ops.comment(record, by_staff=by_staff), Trigger.COMMENT_ADDED, record
             )
         except ApplicationError as error:
             workflow.logger.warning("external reply ignored: %s", error)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import uuid4
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import WorkflowHandle
@@ -30,7 +31,7 @@ from domain.messages import (
     TicketWorkflowInput,
 )
 from domain.rules import Rule
-from domain.sla import MetricTargets, PolicyTerms
+from domain.sla import EscalationStep, MetricTargets, PolicyTerms
 from domain.ticket import DepartmentTerms, TicketDraft
 from domain.views import TicketView
 from persistence.models import (
@@ -44,6 +45,7 @@ from persistence.models import (
 from persistence.repositories import tickets as ticket_rows
 from persistence.repositories import users
 from tests.persistence.factories import Desk
+from tests.support.standin import Answer, StandIn
 from ticketflow.settings import Settings
 from workers.main import build_worker
 from workflows.replay import replay_histories_from_json
@@ -51,8 +53,13 @@ from workflows.search_attributes import TICKET_SLA_STATE
 from workflows.ticket import TicketWorkflow
 
 HISTORIES = Path(__file__).parents[1] / "workflows" / "histories"
+SENDGRID_PATH = "/v3/mail/send"
 FAST = PolicyTerms(
     name="Seconds",
+    escalation=(
+        EscalationStep(notify=["assignee", "manager"]),
+        EscalationStep(after=timedelta(seconds=1), notify=["admins", "manager"]),
+    ),
     targets={
         Priority.P1: MetricTargets(
             first_response=timedelta(seconds=2),
@@ -119,14 +126,25 @@ async def count(sessions: async_sessionmaker[AsyncSession], stmt: object) -> int
 
 
 @pytest.fixture
-def settings(task_queue: str) -> Settings:
-    return Settings(task_queue=task_queue)
+def sendgrid() -> Iterator[StandIn]:
+    with StandIn(default=Answer(202, headers={"X-Message-Id": "sg-1"})) as standin:
+        yield standin
+
+
+@pytest.fixture
+def settings(task_queue: str, sendgrid: StandIn) -> Settings:
+    return Settings(
+        task_queue=task_queue,
+        sendgrid_api_key=SecretStr("SG.worker-test"),
+        sendgrid_base_url=sendgrid.url,
+    )
 
 
 async def test_whole_lifecycle_lands_in_the_read_model(
     dev_env: WorkflowEnvironment,
     session_factory: async_sessionmaker[AsyncSession],
     settings: Settings,
+    sendgrid: StandIn,
 ) -> None:
     desk = await open_desk(session_factory)
     draft = await draft_for(session_factory, desk, auto_close=timedelta(seconds=3))
@@ -149,10 +167,29 @@ async def test_whole_lifecycle_lands_in_the_read_model(
         deadline = draft.created_at + timedelta(seconds=2)
         assert breach.occurred_at == deadline
         assert timedelta(0) <= breach.recorded_at - deadline < timedelta(seconds=1)
+        # the chain: at the breach the manager hears (no assignee yet), a second later again
         escalated = select(Notification).where(
-            Notification.ticket_id == draft.id, Notification.event.startswith("sla_breached")
+            Notification.ticket_id == draft.id,
+            Notification.event.startswith("sla_escalation"),
+            Notification.user_id == desk.manager.id,
         )
-        assert await count(session_factory, escalated) == 1  # the manager; no assignee yet
+        sent_by_email = escalated.where(
+            Notification.channel == "email", Notification.status == "sent"
+        )
+        await eventually(lambda: _at_least(session_factory, sent_by_email, 2))
+        async with session_factory() as session:
+            alarms = list(await session.scalars(escalated))
+        assert sorted(a.channel for a in alarms) == ["email", "email", "in_app", "in_app"]
+        assert {a.provider_message_id for a in alarms if a.channel == "email"} == {"sg-1"}
+        keys = [
+            r.json()["custom_args"]["idempotency_key"]
+            for r in sendgrid.requests_to(SENDGRID_PATH)
+            if r.json()["personalizations"][0]["to"][0]["email"] == desk.manager.email
+        ]
+        assert sorted(k.split("/")[2] for k in keys if "escalation" in k) == [
+            "sla_escalation.first_response.1",
+            "sla_escalation.first_response.2",
+        ]
         described = await handle.describe()
         assert described.typed_search_attributes.get(TICKET_SLA_STATE) == "breached"
 
@@ -222,6 +259,10 @@ async def test_whole_lifecycle_lands_in_the_read_model(
 
 async def _exists(sessions: async_sessionmaker[AsyncSession], stmt: object) -> bool:
     return await count(sessions, stmt) > 0
+
+
+async def _at_least(sessions: async_sessionmaker[AsyncSession], stmt: object, n: int) -> bool:
+    return await count(sessions, stmt) >= n
 
 
 async def test_a_new_ticket_is_routed_to_an_online_agent(

@@ -5,26 +5,30 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from uuid import UUID, uuid4
+from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 import pytest
 from temporalio import activity
 from temporalio.client import WorkflowHandle
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from domain.enums import Priority, Role
 from domain.messages import (
+    Dispatch,
     PickAgentInput,
     PickAgentResult,
     ReadModelBatch,
+    ReadModelOutcome,
     TicketWorkflowInput,
 )
 from domain.sla import MetricTargets, PolicyTerms
 from domain.ticket import DepartmentTerms, HistoryEntry, TicketDraft
 from domain.views import TicketView
 from workflows.ticket import (
+    DELIVERY_ACTIVITIES,
     PICK_AGENT_ACTIVITY,
     READ_MODEL_ACTIVITY,
     RELEASE_PICK_ACTIVITY,
@@ -55,10 +59,28 @@ class RecordedReadModel:
         self.batches: list[ReadModelBatch] = []
         self.free_agent: UUID | None = None  # whom routing offers; nobody by default
         self.released: list[UUID] = []
+        self.plans_sends = False  # answer a send per notification, as the outbox does
+        self.sends: dict[UUID, str] = {}
+        self.provider_down = False
+        self.delivered: list[UUID] = []
 
     @activity.defn(name=READ_MODEL_ACTIVITY)
-    async def apply(self, batch: ReadModelBatch) -> None:
+    async def apply(self, batch: ReadModelBatch) -> ReadModelOutcome | None:
         self.batches.append(batch)
+        if not self.plans_sends:
+            return None  # what a read model before outbound delivery answered
+        dispatches = []
+        for intent in batch.notifications:
+            send_id = uuid5(NAMESPACE_URL, intent.key)
+            self.sends[send_id] = intent.event
+            dispatches.append(Dispatch(kind="notification", id=send_id))
+        return ReadModelOutcome(dispatches=dispatches)
+
+    @activity.defn(name=DELIVERY_ACTIVITIES["notification"])
+    async def deliver(self, send_id: UUID) -> None:
+        if self.provider_down:
+            raise ApplicationError("provider says no", non_retryable=True)
+        self.delivered.append(send_id)
 
     @activity.defn(name=PICK_AGENT_ACTIVITY)
     async def pick(self, input: PickAgentInput) -> PickAgentResult:
@@ -112,7 +134,7 @@ async def tickets(
         time_skipping_env.client,
         task_queue=task_queue,
         workflows=[TicketWorkflow],
-        activities=[read_model.apply, read_model.pick, read_model.release],
+        activities=[read_model.apply, read_model.pick, read_model.release, read_model.deliver],
     ) as worker:
         started = Tickets(time_skipping_env, worker)
         yield started

@@ -403,3 +403,43 @@ async def test_an_answer_after_the_breach_calls_off_the_steps_still_to_come(
     await time_skipping_env.sleep(timedelta(hours=2))
     escalated = [e for e in read_model.entries("sla.escalated") if "first response" in e.summary]
     assert escalated == []
+
+
+async def test_each_planned_send_runs_as_its_own_activity(
+    time_skipping_env: WorkflowEnvironment, tickets: Tickets, read_model: RecordedReadModel
+) -> None:
+    read_model.plans_sends = True
+    handle = await tickets.start(make_draft(await time_skipping_env.get_current_time()))
+    await handle.execute_update(TicketWorkflow.assign, AssignInput(assignee_id=AGENT))
+    await time_skipping_env.sleep(timedelta(seconds=5))
+    assert sorted(read_model.sends[i] for i in read_model.delivered) == ["assigned", "created"]
+
+
+async def test_a_send_that_fails_for_good_leaves_the_ticket_working(
+    time_skipping_env: WorkflowEnvironment, tickets: Tickets, read_model: RecordedReadModel
+) -> None:
+    read_model.plans_sends = True
+    read_model.provider_down = True
+    draft = make_draft(await time_skipping_env.get_current_time())
+    handle = await tickets.start(draft)
+    await time_skipping_env.sleep(timedelta(seconds=5))
+    view = await handle.execute_update(TicketWorkflow.assign, AssignInput(assignee_id=AGENT))
+    assert view.assignee_id == AGENT and read_model.delivered == []
+    await time_skipping_env.sleep(timedelta(minutes=16))
+    assert len(read_model.entries("sla.breached")) == 1  # the clocks kept running
+    described = await handle.describe()
+    assert described.status is not None and described.status.name == "RUNNING"
+
+
+async def test_an_agent_answering_by_email_gives_the_first_response(
+    time_skipping_env: WorkflowEnvironment, tickets: Tickets
+) -> None:
+    handle = await tickets.start(make_draft(await time_skipping_env.get_current_time()))
+    await handle.signal(
+        TicketWorkflow.external_reply,
+        ExternalReply(author_id=AGENT, author_role="agent", body="On it", source="email"),
+    )
+    view = await handle.query(TicketWorkflow.ticket)
+    assert view.first_response_at is not None
+    assert view.sla.first_response is not None
+    assert view.sla.first_response.state is ClockState.MET

@@ -1,0 +1,156 @@
+"""What a ticket change sends out, planned inside the read-model transaction.
+
+Each recipient of a notification gets, besides the in-app row, one `pending` row per external
+channel their preferences and the event call for, with the text composed in their locale.
+The rows are keyed by the workflow's idempotency key (intent, user, channel, address), so a
+retried or replayed write plans nothing twice; what it answers is every row of this change
+still pending, so a write whose result was lost and is retried still hands all of them to the
+workflow, which starts one delivery activity each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.enums import Locale
+from domain.messages import Dispatch, ReadModelBatch
+from domain.notices import EMAIL, PUSH, SLACK, SMS, compose, external_channels
+from domain.ticket import NotificationIntent
+from persistence.models import Notification, NotificationChannel, NotificationStatus, User, table_of
+from persistence.readmodel import resolve_recipients
+from persistence.webhooks import plan_webhook_deliveries
+
+_notifications = table_of(Notification)
+
+
+RECORDED_ONLY = "recorded only: the channel has no credentials"
+
+
+@dataclass(frozen=True, slots=True)
+class Links:
+    """Where a ticket lives for the people notified of it (under the public URL)."""
+
+    base: str
+
+    def ticket(self, number: int) -> str:
+        return f"{self.base.rstrip('/')}/api/v1/tickets/{number}"
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """What planning needs to know of this worker: its links and the channels that send.
+
+    A channel without credentials records its messages at once (a `sent` row saying so):
+    there is nothing to retry and no activity to start.
+    """
+
+    links: Links
+    sending: frozenset[str]
+
+
+async def plan_outbound(
+    session: AsyncSession, batch: ReadModelBatch, outbound: Outbound
+) -> list[Dispatch]:
+    """Plan this change's notification sends and webhook deliveries; the pending ones."""
+    notifications = await _plan_notifications(session, batch, outbound)
+    webhooks = await plan_webhook_deliveries(session, batch.ticket, batch.history)
+    return [Dispatch(kind="notification", id=i) for i in notifications] + [
+        Dispatch(kind="webhook", id=i) for i in webhooks
+    ]
+
+
+async def _plan_notifications(
+    session: AsyncSession, batch: ReadModelBatch, outbound: Outbound
+) -> list[UUID]:
+    if not batch.notifications:
+        return []
+    recipients = await resolve_recipients(session, batch.notifications)
+    user_ids = {u for users in recipients for u in users}
+    if not user_ids:
+        return []
+    users = {u.id: u for u in await session.scalars(select(User).where(User.id.in_(user_ids)))}
+    by_key = {
+        row["idempotency_key"]: row
+        for intent, ids in zip(batch.notifications, recipients, strict=True)
+        for user_id in ids
+        if (user := users.get(user_id)) is not None
+        for row in _rows_for(intent, user, batch, outbound)
+    }
+    rows = list(by_key.values())  # one row per key: an upsert may touch a row only once
+    if not rows:
+        return []
+    planned = insert(_notifications)
+    # A row already planned comes back only while pending (the no-op update makes RETURNING
+    # see it); one sent or failed for good is never handed on again.
+    statement = planned.on_conflict_do_update(
+        index_elements=[_notifications.c.idempotency_key],
+        set_={"idempotency_key": planned.excluded.idempotency_key},
+        where=_notifications.c.status == NotificationStatus.PENDING,
+    ).returning(_notifications.c.id, _notifications.c.status)
+    planned_rows = (await session.execute(statement, rows)).all()
+    return [row.id for row in planned_rows if row.status == NotificationStatus.PENDING]
+
+
+def _addresses(user: User, channel: str) -> list[str]:
+    if channel == EMAIL:
+        return [user.email]
+    if channel == SMS:
+        return [user.phone] if user.phone else []
+    if channel == PUSH:
+        return list(user.push_tokens)
+    if channel == SLACK:
+        return [user.slack_user_id] if user.slack_user_id else []
+    return []
+
+
+def _rows_for(
+    intent: NotificationIntent, user: User, batch: ReadModelBatch, outbound: Outbound
+) -> Iterator[dict[str, Any]]:
+    ticket = batch.ticket
+    url = outbound.links.ticket(ticket.number)
+    notice = compose(
+        intent.event,
+        Locale(user.locale),
+        {
+            "number": str(ticket.number),
+            "title": " ".join(ticket.title.split()),
+            "name": user.name,
+            "url": url,
+            "survey_url": f"{url}/rate",
+            "subject": intent.subject,
+            "body": intent.body,
+            **intent.params,
+        },
+    )
+    preferences = {k: bool(v) for k, v in (user.notification_preferences or {}).items()}
+    now = datetime.now(UTC)
+    for channel in external_channels(intent.event, preferences):
+        sends = channel in outbound.sending
+        for index, address in enumerate(_addresses(user, channel)):
+            suffix = f"/{index}" if index else ""
+            yield {
+                "user_id": user.id,
+                "ticket_id": ticket.id,
+                "channel": NotificationChannel(channel),
+                "event": intent.event,
+                "subject": notice.subject,
+                "body": notice.body,
+                "urgent": intent.urgent,
+                "idempotency_key": f"{intent.key}/{user.id}/{channel}{suffix}",
+                "status": NotificationStatus.PENDING if sends else NotificationStatus.SENT,
+                "error": None if sends else RECORDED_ONLY,
+                "sent_at": None if sends else now,
+                "attempts": 0,
+                "recipient": address,
+            }
+
+
+__all__ = ["RECORDED_ONLY", "Links", "Outbound", "plan_outbound"]
