@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
@@ -39,6 +39,7 @@ class UserOut(BaseModel):
     locale: Locale
     phone: str | None
     slack_user_id: str | None
+    notification_preferences: dict[str, bool] = Field(default_factory=dict)
     email_verified_at: datetime | None = None
     last_login_at: datetime | None = None
     created_at: datetime
@@ -78,6 +79,16 @@ class AvailabilityChange(ApiModel):
     availability: Availability
 
 
+NotifiedChannel = Literal["email", "sms", "push", "slack"]
+
+
+def _unique(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+PushToken = Annotated[str, Field(min_length=1, max_length=4096)]
+
+
 class ProfileUpdate(ApiModel):
     """What a user may change of their own account."""
 
@@ -85,3 +96,11 @@ class ProfileUpdate(ApiModel):
     locale: Locale | None = None
     phone: Phone | None = None
     slack_user_id: str | None = Field(None, max_length=64)
+    notification_preferences: dict[NotifiedChannel, bool] | None = Field(
+        None,
+        description="turn a channel on or off for every notification; absent channels keep "
+        "their defaults (e-mail on, push for work and SLA alarms, SMS and Slack off)",
+    )
+    push_tokens: Annotated[list[PushToken], AfterValidator(_unique)] | None = Field(
+        None, max_length=10, description="this user's FCM device tokens (replaces the list)"
+    )

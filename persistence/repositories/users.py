@@ -30,6 +30,8 @@ class ProfileChanges(BaseModel):
     skills: list[str] | None = None
     department_id: UUID | None = None
     status: UserStatus | None = None
+    notification_preferences: dict[str, bool] | None = None
+    push_tokens: list[str] | None = None
 
 
 _CLEARABLE = {"phone", "slack_user_id", "department_id"}

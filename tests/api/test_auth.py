@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import re
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from persistence.models import User
 from tests.api.conftest import PASSWORD, People, assert_problem
 
 AUTH = "/api/v1/auth"
@@ -224,3 +226,22 @@ async def test_login_is_rate_limited_per_client_and_email(
     other = await people.make()
     ok = await api.post(f"{AUTH}/login", json={"email": other.email, "password": PASSWORD})
     assert ok.status_code == 200
+
+
+async def test_users_choose_their_channels_and_devices(
+    api: httpx.AsyncClient, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    pair = await register(api)
+    headers = {"Authorization": f"Bearer {pair['access_token']}"}
+    body = {
+        "notification_preferences": {"sms": True, "email": False},
+        "push_tokens": ["a", "a", "b"],
+    }
+    profile = await api.put(f"{AUTH}/update-profile", json=body, headers=headers)
+    assert profile.status_code == 200, profile.text
+    assert profile.json()["notification_preferences"] == {"sms": True, "email": False}
+    async with session_factory() as session:
+        user = await session.get(User, UUID(profile.json()["id"]))
+    assert user is not None and user.push_tokens == ["a", "b"]
+    for bad in ({"notification_preferences": {"fax": True}}, {"push_tokens": [""]}):
+        assert_problem(await api.put(f"{AUTH}/update-profile", json=bad, headers=headers), 422)
