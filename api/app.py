@@ -14,11 +14,15 @@ from temporalio.client import Client
 
 from api.errors import PROBLEM_JSON, install_error_handlers
 from api.middleware import BodyLimitMiddleware, Metrics, MetricsMiddleware
+from api.paths import API_PREFIX
 from api.ratelimit import RateLimiter
 from api.routes import api_router, automation, ops_router
 from api.routes.calendars import router as calendars_router
+from api.routes.integrations import router as integrations_router
 from api.routes.routing import router as routing_router
 from api.routes.templates import router as templates_router
+from api.routes.webhooks import router as webhooks_router
+from api.services.live import LiveNotifications
 from persistence.db import create_engine, session_factory
 from ticketflow.settings import Settings
 from ticketflow.temporal import connect_temporal
@@ -26,6 +30,8 @@ from ticketflow.temporal import connect_temporal
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
+# SendGrid's Inbound Parse posts a whole e-mail, attachments included (it caps them at 30 MB).
+MAX_INBOUND_EMAIL_BYTES = 32 * 1024 * 1024
 
 
 @dataclass
@@ -49,18 +55,31 @@ async def build_resources(settings: Settings) -> Resources:
     return Resources(engine=engine, session_factory=session_factory(engine), temporal=temporal)
 
 
+@asynccontextmanager
+async def _live_notifications(app: FastAPI, resources: Resources) -> AsyncIterator[None]:
+    """The live-notification hub on the app's own database, for the app's lifetime."""
+    async with LiveNotifications(resources.engine.url, resources.session_factory) as live:
+        app.state.live = live
+        try:
+            yield
+        finally:
+            app.state.live = None
+
+
 def create_app(settings: Settings, resources: Resources | None = None) -> FastAPI:
     """The API; without `resources` it connects on startup and disconnects on shutdown."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if resources is not None:
-            yield
+            async with _live_notifications(app, resources):
+                yield
             return
         built = await build_resources(settings)
         app.state.resources = built
         try:
-            yield
+            async with _live_notifications(app, built):
+                yield
         finally:
             await asyncio.shield(built.engine.dispose())
 
@@ -82,6 +101,7 @@ def create_app(settings: Settings, resources: Resources | None = None) -> FastAP
     )
     app.state.settings = settings
     app.state.resources = resources
+    app.state.live = None
     app.state.rate_limiter = RateLimiter()
     app.state.metrics = Metrics()
     install_error_handlers(app)
@@ -90,7 +110,13 @@ def create_app(settings: Settings, resources: Resources | None = None) -> FastAP
     app.include_router(api_router)
     app.include_router(automation.router)
     app.include_router(calendars_router)
+    app.include_router(integrations_router)
     app.include_router(templates_router)
-    app.add_middleware(BodyLimitMiddleware, limit=MAX_BODY_BYTES)
+    app.include_router(webhooks_router)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limit=MAX_BODY_BYTES,
+        larger={f"{API_PREFIX}/webhooks/sendgrid/inbound": MAX_INBOUND_EMAIL_BYTES},
+    )
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics, router=app.router)
     return app

@@ -10,6 +10,7 @@ from api.errors import EngineUnavailableError
 
 if TYPE_CHECKING:
     from api.app import Resources
+    from api.services.live import LiveNotifications
 
 
 def resources_of(connection: HTTPConnection) -> Resources:
@@ -17,3 +18,11 @@ def resources_of(connection: HTTPConnection) -> Resources:
     if resources is None:
         raise EngineUnavailableError("the API is still starting")
     return resources
+
+
+def live_of(connection: HTTPConnection) -> LiveNotifications:
+    """The live-notification hub, running between the app's startup and shutdown."""
+    live: LiveNotifications | None = connection.app.state.live
+    if live is None:
+        raise EngineUnavailableError("the API is still starting")
+    return live

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.datastructures import Headers
@@ -85,17 +86,19 @@ class BodyLimitMiddleware:
     it crosses the limit (an `HTTPException`, which FastAPI hands to the problem handlers).
     """
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, larger: Mapping[str, int] | None = None) -> None:
         self.app = app
         self.limit = limit
+        self.larger = dict(larger or {})  # path → its own limit (inbound e-mail with files)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get(scope["path"], self.limit)
         declared = Headers(scope=scope).get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            await self._too_large()(scope, receive, send)
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await problem(413, _detail(limit), code="content_too_large")(scope, receive, send)
             return
         received = 0
 
@@ -104,14 +107,12 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise HTTPException(413, self._detail())
+                if received > limit:
+                    raise HTTPException(413, _detail(limit))
             return message
 
         await self.app(scope, limited_receive, send)
 
-    def _detail(self) -> str:
-        return f"the request body is larger than {self.limit} bytes"
 
-    def _too_large(self) -> ASGIApp:
-        return problem(413, self._detail(), code="content_too_large")
+def _detail(limit: int) -> str:
+    return f"the request body is larger than {limit} bytes"

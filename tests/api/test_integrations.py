@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import httpx
 import pytest
@@ -16,9 +16,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import Resources, create_app
 from domain.enums import Role
-from persistence.models import Integration
+from domain.webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from persistence.models import AutomationRule, Integration
 from persistence.secrets import SecretBox
 from tests.api.conftest import JWT_SECRET, People, assert_problem
+from tests.support.standin import Answer, StandIn
 from ticketflow.settings import Settings
 
 V1 = "/api/v1"
@@ -255,3 +257,54 @@ async def test_without_a_key_a_secret_is_refused_and_nothing_is_stored(
     unsigned = await keyless_api.post(path, headers=admin.auth, json=body())
     assert unsigned.status_code == 201
     assert unsigned.json()["has_secret"] is False
+
+
+@pytest.mark.usefixtures("worker")
+async def test_a_create_incident_rule_calls_the_incident_webhook_signed(
+    api: httpx.AsyncClient,
+    people: People,
+    provider: Callable[[], str],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    admin = await people.make(Role.ADMIN)
+    requester = await people.make(Role.USER)
+    department_id = await people.department(f"Ops {uuid4().hex[:6]}")
+    with StandIn(default=Answer(202)) as receiver:
+        hook = {
+            "url": f"{receiver.url}/incidents",
+            "events": ["incident.created"],
+            "secret": SECRET,
+        }
+        created = await api.post(f"{V1}/integrations/{provider()}", headers=admin.auth, json=hook)
+        assert created.status_code == 201, created.text
+        rule = {
+            "name": f"outage → incident {uuid4().hex[:6]}",
+            "trigger": "created",
+            "conditions": {"field": "title", "operator": "contains", "value": "outage"},
+            "actions": [{"type": "create_incident"}],
+        }
+        made = await api.post("/api/v1/automation/rules", headers=admin.auth, json=rule)
+        assert made.status_code == 201, made.text
+        try:
+            ticket = await api.post(
+                f"{V1}/tickets",
+                headers=requester.auth,
+                json={
+                    "title": "Mail outage",
+                    "description": "Nobody gets mail",
+                    "department_id": str(department_id),
+                },
+            )
+            assert ticket.status_code == 201, ticket.text
+            request = (await receiver.wait_for(1, "/incidents"))[0]
+        finally:
+            async with session_factory.begin() as session:
+                await session.execute(
+                    delete(AutomationRule).where(AutomationRule.id == UUID(made.json()["id"]))
+                )
+    payload = request.json()
+    assert payload["event"] == "incident.created"
+    assert payload["ticket"]["number"] == ticket.json()["number"]
+    signature = request.header(SIGNATURE_HEADER)
+    timestamp = request.header(TIMESTAMP_HEADER)
+    assert signature and timestamp and verify(SECRET, timestamp, request.body, signature)

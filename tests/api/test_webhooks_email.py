@@ -1,0 +1,417 @@
+"""Inbound e-mail (SendGrid Inbound Parse) end to end: the API, the worker, PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+from uuid import uuid4
+
+import httpx
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from temporalio.testing import WorkflowEnvironment
+
+from api.app import Resources, create_app
+from api.services.inbound.attachments import ATTACHMENTS_DIR_ENV
+from api.services.inbound.mail import own_text
+from persistence.models import Attachment, Ticket, User
+from persistence.repositories import users as users_repo
+from tests.api.conftest import Desk, People, assert_problem
+from tests.api.test_tickets import eventually, open_ticket
+from ticketflow.settings import Settings
+
+V1 = "/api/v1"
+INBOUND = f"{V1}/webhooks/sendgrid/inbound"
+SECRET = "sendgrid-inbound-secret-for-tests"
+pytestmark = pytest.mark.usefixtures("worker")
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"sendgrid_inbound_secret": SecretStr(SECRET)})
+
+
+@pytest.fixture(autouse=True)
+def attachments_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    directory = (tmp_path / "attachments").resolve()
+    monkeypatch.setenv(ATTACHMENTS_DIR_ENV, str(directory))
+    return directory
+
+
+def stored_file(url: str) -> tuple[Path, bytes]:
+    """The directory and the bytes of a stored attachment, from its `file:` URL."""
+    path = Path(unquote(urlsplit(url).path))
+    return path.parent, path.read_bytes()
+
+
+def stranger() -> str:
+    return f"stranger-{uuid4().hex[:10]}@example.org"
+
+
+def email(
+    sender: str,
+    subject: str,
+    text: str,
+    *,
+    headers: dict[str, str] | None = None,
+    to: str = "support@ticketflow.local",
+    **fields: str,
+) -> dict[str, str]:
+    """The text fields SendGrid posts for an e-mail."""
+    header_block = {"Message-ID": f"<{uuid4().hex}@mail.example.org>", **(headers or {})}
+    return {
+        "from": sender,
+        "to": to,
+        "subject": subject,
+        "text": text,
+        "headers": "".join(f"{name}: {value}\r\n" for name, value in header_block.items()),
+        "envelope": json.dumps({"to": [to], "from": sender}),
+        "attachments": "0",
+        **fields,
+    }
+
+
+async def deliver(
+    api: httpx.AsyncClient,
+    fields: dict[str, str],
+    files: dict[str, tuple[str, bytes, str]] | None = None,
+    **request: Any,
+) -> httpx.Response:
+    """Post as SendGrid does: multipart/form-data, the secret in the URL unless told otherwise."""
+    parts: list[tuple[str, Any]] = [
+        (name, (None, value.encode())) for name, value in fields.items()
+    ]
+    parts += list((files or {}).items())
+    request.setdefault("params", {"token": SECRET})
+    return await api.post(INBOUND, files=parts, **request)
+
+
+async def delivered(api: httpx.AsyncClient, fields: dict[str, str], **kw: Any) -> dict[str, Any]:
+    response = await deliver(api, fields, **kw)
+    assert response.status_code == 200, response.text
+    receipt: dict[str, Any] = response.json()
+    return receipt
+
+
+async def comments(api: httpx.AsyncClient, number: int, headers: dict[str, str]) -> list[Any]:
+    response = await api.get(f"{V1}/tickets/{number}/comments", headers=headers)
+    assert response.status_code == 200, response.text
+    items: list[Any] = response.json()["items"]
+    return items
+
+
+async def user_by_email(sessions: async_sessionmaker[AsyncSession], email: str) -> User | None:
+    async with sessions() as session:
+        return await users_repo.get_by_email(session, email)
+
+
+async def test_an_email_from_a_new_sender_opens_a_ticket(
+    api: httpx.AsyncClient,
+    desk: Desk,
+    people: People,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    inbox = f"help-{uuid4().hex[:8]}@example.com"
+    department_id = await people.department("Help", notification_email=inbox)
+    sender = stranger()
+    fields = email(
+        f"Ana Pérez <{sender.upper()}>", "VPN down", "Cannot connect since 9am.\n", to=inbox
+    )
+    receipt = await delivered(api, fields, params={}, auth=("sendgrid", SECRET))
+    assert receipt["comment_id"] is None
+
+    ticket = (await api.get(f"{V1}/tickets/{receipt['ticket']}", headers=desk.admin.auth)).json()
+    assert ticket["title"] == "VPN down"
+    assert ticket["description"] == "Cannot connect since 9am."
+    assert ticket["source"] == "email"
+    assert ticket["department_id"] == str(department_id)  # the address it was sent to
+    requester = await user_by_email(session_factory, sender)
+    assert requester is not None
+    assert (requester.name, requester.role.value) == ("Ana Pérez", "user")
+    assert ticket["requester_id"] == str(requester.id)
+
+
+async def test_a_reply_tagged_in_the_subject_becomes_a_comment(
+    api: httpx.AsyncClient, desk: Desk
+) -> None:
+    number = (await open_ticket(api, desk))["number"]
+    text = (
+        "It is still smoking.\n\n"
+        "On Mon, 2 Mar 2026 at 10:00, Support <support@ticketflow.local>\n"
+        "wrote:\n> We are on our way\n> with an extinguisher\n"
+    )
+    fields = email(desk.requester.email, f"Re: [#{number}] Printer on fire", text)
+    receipt = await delivered(api, fields)
+    assert receipt["ticket"] == number
+    assert receipt["comment_id"] is not None
+
+    async def replied() -> bool:
+        return len(await comments(api, number, desk.requester.auth)) == 1
+
+    await eventually(replied)
+    [comment] = await comments(api, number, desk.requester.auth)
+    assert comment["id"] == receipt["comment_id"]
+    assert comment["body"] == "It is still smoking."  # the quoted thread is left out
+    assert comment["author_id"] == str(desk.requester.id)
+
+
+async def test_a_reply_threaded_by_in_reply_to_alone_becomes_a_comment(
+    api: httpx.AsyncClient, desk: Desk
+) -> None:
+    number = (await open_ticket(api, desk))["number"]
+    ours = f"<n3.ticket-{number}@ticketflow.local>"
+    fields = email(
+        desk.requester.email,
+        "Re: your request",
+        "Thanks, that fixed it",
+        headers={"In-Reply-To": ours, "References": f"<first@example.org> {ours}"},
+    )
+    receipt = await delivered(api, fields)
+    assert receipt["ticket"] == number
+
+    async def replied() -> bool:
+        bodies = [c["body"] for c in await comments(api, number, desk.agent.auth)]
+        return bodies == ["Thanks, that fixed it"]
+
+    await eventually(replied)
+
+
+async def test_an_email_delivered_twice_makes_one_ticket_and_one_comment(
+    api: httpx.AsyncClient, desk: Desk, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    sender = stranger()
+    first = email(sender, "Laptop fan is loud", "It sounds like a jet engine")
+    opened = [await delivered(api, first) for _ in range(2)]
+    number = opened[0]["ticket"]
+    assert opened[1] == opened[0]
+
+    reply = email(sender, f"Re: [#{number}] Laptop fan is loud", "Now it smells of burning too")
+    receipts = [await delivered(api, reply) for _ in range(2)]
+    assert receipts[1] == receipts[0]
+    assert receipts[0]["ticket"] == number
+
+    # Signals are taken in order: once a later reply shows, a duplicate would have too.
+    await delivered(api, email(sender, f"Re: [#{number}]", "And now it is quiet"))
+
+    async def later_reply_shown() -> bool:
+        return len(await comments(api, number, desk.admin.auth)) >= 2
+
+    await eventually(later_reply_shown)
+    bodies = [c["body"] for c in await comments(api, number, desk.admin.auth)]
+    assert bodies == ["Now it smells of burning too", "And now it is quiet"]
+    requester = await user_by_email(session_factory, sender)
+    assert requester is not None
+    listed = await api.get(
+        f"{V1}/tickets", headers=desk.admin.auth, params={"requester_id": str(requester.id)}
+    )
+    assert [t["number"] for t in listed.json()["items"]] == [number]
+
+
+async def test_a_requester_reply_reopens_a_resolved_ticket(
+    api: httpx.AsyncClient, desk: Desk
+) -> None:
+    number = (await open_ticket(api, desk))["number"]
+    resolved = await api.post(f"{V1}/tickets/{number}/resolve", headers=desk.agent.auth, json={})
+    assert resolved.json()["status"] == "resolved"
+
+    await delivered(api, email(desk.requester.email, f"Re: [#{number}]", "No, it is back"))
+
+    async def reopened() -> bool:
+        ticket = await api.get(f"{V1}/tickets/{number}", headers=desk.requester.auth)
+        return bool(ticket.json()["status"] == "reopened")
+
+    await eventually(reopened)
+
+
+async def test_a_reply_to_a_closed_ticket_opens_a_follow_up(
+    api: httpx.AsyncClient, desk: Desk
+) -> None:
+    number = (await open_ticket(api, desk))["number"]
+    closed = await api.patch(f"{V1}/tickets/{number}/close", headers=desk.agent.auth)
+    assert closed.json()["status"] == "closed"
+
+    fields = email(desk.requester.email, f"Re: [#{number}] Printer on fire", "It caught fire again")
+    receipt = await delivered(api, fields)
+    assert receipt["ticket"] != number
+    assert receipt["comment_id"] is None
+    follow_up = await api.get(f"{V1}/tickets/{receipt['ticket']}", headers=desk.requester.auth)
+    assert follow_up.json()["metadata"]["follow_up_of"] == number
+    assert follow_up.json()["department_id"] == str(desk.department_id)
+
+
+async def test_someone_else_cannot_reply_into_a_ticket(api: httpx.AsyncClient, desk: Desk) -> None:
+    number = (await open_ticket(api, desk))["number"]
+    receipt = await delivered(api, email(stranger(), f"Re: [#{number}]", "Let me in"))
+    assert receipt["ticket"] != number
+    assert receipt["comment_id"] is None
+    assert await comments(api, number, desk.admin.auth) == []
+
+
+async def test_auto_replies_are_ignored(
+    api: httpx.AsyncClient, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    sender = stranger()
+    fields = email(
+        sender, "Out of office", "Back on Monday", headers={"Auto-Submitted": "auto-replied"}
+    )
+    receipt = await delivered(api, fields)
+    assert receipt == {"ticket": None, "comment_id": None, "ignored": "auto-submitted"}
+    assert await user_by_email(session_factory, sender) is None
+
+
+@pytest.mark.parametrize(
+    "auth",
+    [
+        {"params": {"token": "wrong"}},
+        {"params": {}},
+        {"params": {}, "auth": ("sendgrid", "wrong")},
+        {"params": {}, "headers": {"Authorization": "Basic !!not-base64!!"}},
+    ],
+    ids=["wrong token", "no proof", "wrong password", "garbled basic auth"],
+)
+async def test_a_wrong_or_missing_secret_is_refused_and_nothing_is_made(
+    api: httpx.AsyncClient,
+    session_factory: async_sessionmaker[AsyncSession],
+    auth: dict[str, Any],
+) -> None:
+    sender = stranger()
+    response = await deliver(api, email(sender, "Let me in", "Please"), **auth)
+    assert_problem(response, 401)
+    assert await user_by_email(session_factory, sender) is None
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"from": ""},
+        {"from": "not an address"},
+        {"envelope": "{not json"},
+        {"envelope": "[1, 2]"},
+        {"subject": "", "text": ""},
+        {"subject": "  ", "text": "> only a quote\n"},
+    ],
+    ids=["no sender", "bad sender", "bad envelope", "envelope not an object", "empty", "quote"],
+)
+async def test_a_malformed_email_is_refused_and_nothing_is_made(
+    api: httpx.AsyncClient,
+    session_factory: async_sessionmaker[AsyncSession],
+    change: dict[str, str],
+) -> None:
+    sender = stranger()
+    fields = {**email(sender, "Broken", "Body"), **change}
+    assert_problem(await deliver(api, fields), 422)
+    assert await user_by_email(session_factory, sender) is None
+
+
+async def test_attachments_are_stored_and_linked_to_the_ticket_and_the_comment(
+    api: httpx.AsyncClient,
+    desk: Desk,
+    session_factory: async_sessionmaker[AsyncSession],
+    attachments_dir: Path,
+) -> None:
+    sender = stranger()
+    screenshot = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+    info = {"attachment1": {"filename": "screen.png", "type": "image/png"}}
+    fields = email(
+        sender,
+        "Error on login",
+        "See the screenshot",
+        **{
+            "attachments": "1",
+            "attachment-info": json.dumps(info),
+        },
+    )
+    files = {"attachment1": ("../../screen.png", screenshot, "image/png")}
+    opened = await delivered(api, fields, files=files)
+    log = b"line 1\nline 2\n"
+    reply = email(sender, f"Re: [#{opened['ticket']}]", "", attachments="1")
+    replied = await delivered(api, reply, files={"attachment1": ("app.log", log, "text/plain")})
+
+    async with session_factory() as session:
+        ticket_id = await session.scalar(select(Ticket.id).where(Ticket.number == opened["ticket"]))
+        rows = list(
+            await session.scalars(
+                select(Attachment)
+                .where(Attachment.ticket_id == ticket_id)
+                .order_by(Attachment.created_at, Attachment.filename)
+            )
+        )
+    assert [(r.filename, r.content_type, r.size_bytes) for r in rows] == [
+        ("screen.png", "image/png", len(screenshot)),
+        ("app.log", "text/plain", len(log)),
+    ]
+    assert rows[0].comment_id is None
+    assert str(rows[1].comment_id) == replied["comment_id"]
+    for row, data in zip(rows, (screenshot, log), strict=True):
+        assert stored_file(row.url) == (attachments_dir, data)
+
+    async def replied_in_thread() -> bool:
+        bodies = [c["body"] for c in await comments(api, opened["ticket"], desk.admin.auth)]
+        return bodies == ["Attached: app.log"]
+
+    await eventually(replied_in_thread)
+
+
+async def test_without_a_secret_configured_the_webhook_is_unavailable(
+    settings: Settings,
+    engine: AsyncEngine,
+    session_factory: async_sessionmaker[AsyncSession],
+    dev_env: WorkflowEnvironment,
+) -> None:
+    bare = settings.model_copy(update={"sendgrid_inbound_secret": None})
+    app = create_app(bare, Resources(engine, session_factory, dev_env.client))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        sender = stranger()
+        response = await deliver(client, email(sender, "Hello", "Anyone there?"))
+    assert assert_problem(response, 503)["type"].endswith("not_configured")
+    assert await user_by_email(session_factory, sender) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "own"),
+    [
+        ("Thanks!\n\nOn Tue, Mar 3, 2026 at 9:12 AM Help <h@x.org> wrote:\n> old\n", "Thanks!"),
+        (
+            "Gracias\n\nEl mar, 3 mar 2026 a las 9:12, Soporte (<s@x.org>)\nescribió:\n> a",
+            "Gracias",
+        ),
+        ("Top\n-----Original Message-----\nFrom: Help\nold text", "Top"),
+        ("On my way home the VPN dropped.", "On my way home the VPN dropped."),
+    ],
+)
+async def test_only_the_senders_own_words_are_kept(text: str, own: str) -> None:
+    assert own_text(text) == own
+
+
+async def test_an_email_with_a_few_megabytes_of_attachments_is_taken_and_a_huge_one_is_not(
+    api: httpx.AsyncClient, desk: Desk, attachments_dir: Path
+) -> None:
+    photo = bytes(range(256)) * (3 * 4096)  # 3 MiB: over the API's usual 1 MiB limit
+    info = {"attachment1": {"filename": "photo.jpg", "type": "image/jpeg"}}
+    fields = email(
+        stranger(),
+        "Broken screen",
+        "Photo attached",
+        attachments="1",
+        **{"attachment-info": json.dumps(info)},
+    )
+    opened = await delivered(api, fields, files={"attachment1": ("photo.jpg", photo, "image/jpeg")})
+    assert opened["ticket"] is not None
+    assert file_sizes(attachments_dir) == [len(photo)]
+
+    huge = await api.post(
+        INBOUND,
+        params={"token": SECRET},
+        content=b"x" * (33 << 20),
+        headers={"Content-Type": "multipart/form-data; boundary=x"},
+    )
+    assert huge.status_code == 413
+
+
+def file_sizes(directory: Path) -> list[int]:
+    return [p.stat().st_size for p in directory.rglob("*") if p.is_file()]

@@ -1,0 +1,190 @@
+"""Inbound SMS (Twilio) end to end, signed as Twilio signs: the API, the worker, PostgreSQL."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+from uuid import uuid4
+
+import httpx
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from temporalio.testing import WorkflowEnvironment
+from twilio.request_validator import RequestValidator
+
+from api.app import Resources, create_app
+from persistence.models import User
+from persistence.repositories import users as users_repo
+from tests.api.conftest import Desk, Person, assert_problem
+from tests.api.test_tickets import eventually, open_ticket
+from ticketflow.settings import Settings
+
+V1 = "/api/v1"
+SMS = f"{V1}/webhooks/twilio/sms"
+AUTH_TOKEN = "twilio-auth-token-for-tests"
+PUBLIC_URL = "https://help.example.com"
+pytestmark = pytest.mark.usefixtures("worker")
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(
+        update={"twilio_auth_token": SecretStr(AUTH_TOKEN), "public_url": PUBLIC_URL + "/"}
+    )
+
+
+def new_number() -> str:
+    return "+1555" + "".join(random.choices("0123456789", k=7))
+
+
+def message(sender: str, body: str, **extra: str) -> dict[str, str]:
+    """The parameters Twilio posts for an incoming SMS."""
+    return {
+        "MessageSid": "SM" + uuid4().hex,
+        "AccountSid": "AC" + uuid4().hex,
+        "From": sender,
+        "To": "+15550000000",
+        "Body": body,
+        "NumMedia": "0",
+        **extra,
+    }
+
+
+def signed(params: dict[str, str], token: str = AUTH_TOKEN) -> dict[str, str]:
+    signature = RequestValidator(token).compute_signature(PUBLIC_URL + SMS, params)
+    return {"X-Twilio-Signature": signature}
+
+
+async def text_in(
+    api: httpx.AsyncClient, params: dict[str, str], headers: dict[str, str] | None = None
+) -> httpx.Response:
+    return await api.post(SMS, data=params, headers=signed(params) if headers is None else headers)
+
+
+async def tickets_of(api: httpx.AsyncClient, desk: Desk, requester_id: Any) -> list[Any]:
+    listed = await api.get(
+        f"{V1}/tickets", headers=desk.admin.auth, params={"requester_id": str(requester_id)}
+    )
+    items: list[Any] = listed.json()["items"]
+    return items
+
+
+async def user_for(sessions: async_sessionmaker[AsyncSession], number: str) -> User | None:
+    async with sessions() as session:
+        return await users_repo.get_by_email(session, f"sms+{number.lstrip('+')}@ticketflow.local")
+
+
+async def give_phone(
+    sessions: async_sessionmaker[AsyncSession], person: Person, phone: str
+) -> None:
+    async with sessions.begin() as session:
+        await session.execute(update(User).where(User.id == person.id).values(phone=phone))
+
+
+async def test_an_sms_from_a_new_number_opens_a_ticket(
+    api: httpx.AsyncClient, desk: Desk, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    sender = new_number()
+    body = "My laptop will not boot after last night's update and the screen stays black all day"
+    params = message(sender, body)
+    responses = [await text_in(api, params) for _ in range(2)]  # the second: a redelivery
+    for response in responses:
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"].startswith("text/xml")
+        assert "<Response" in response.text
+
+    requester = await user_for(session_factory, sender)
+    assert requester is not None
+    assert requester.phone == sender
+
+    async def opened() -> bool:
+        return len(await tickets_of(api, desk, requester.id)) > 0
+
+    await eventually(opened)
+    [ticket] = await tickets_of(api, desk, requester.id)
+    assert ticket["title"] == body[:80]
+    assert ticket["description"] == body
+    assert ticket["source"] == "sms"
+
+    # The next message is a reply on that ticket; no second ticket ever shows up.
+    assert (await text_in(api, message(sender, "Still black"))).status_code == 200
+
+    async def replied() -> bool:
+        found = await api.get(f"{V1}/tickets/{ticket['number']}/comments", headers=desk.admin.auth)
+        return [c["body"] for c in found.json()["items"]] == ["Still black"]
+
+    await eventually(replied)
+    assert [t["number"] for t in await tickets_of(api, desk, requester.id)] == [ticket["number"]]
+
+
+async def test_an_sms_lands_on_the_senders_latest_open_ticket(
+    api: httpx.AsyncClient, desk: Desk, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    phone = new_number()
+    await give_phone(session_factory, desk.requester, f"{phone[:2]} {phone[2:5]} {phone[5:]}")
+    older = (await open_ticket(api, desk, title="Older"))["number"]
+    latest = (await open_ticket(api, desk, title="Latest"))["number"]
+
+    async def both_listed() -> bool:
+        return len(await tickets_of(api, desk, desk.requester.id)) == 2
+
+    await eventually(both_listed)
+    params = message(phone, "Any news?")
+    for _ in range(2):  # a redelivered message is not a second comment
+        assert (await text_in(api, params)).status_code == 200
+    assert (await text_in(api, message(phone, "Hello?"))).status_code == 200
+
+    async def replied() -> bool:
+        found = await api.get(f"{V1}/tickets/{latest}/comments", headers=desk.agent.auth)
+        return len(found.json()["items"]) >= 2
+
+    await eventually(replied)
+    found = await api.get(f"{V1}/tickets/{latest}/comments", headers=desk.agent.auth)
+    shown = [(c["body"], c["author_id"]) for c in found.json()["items"]]
+    assert shown == [("Any news?", str(desk.requester.id)), ("Hello?", str(desk.requester.id))]
+    untouched = await api.get(f"{V1}/tickets/{older}/comments", headers=desk.agent.auth)
+    assert untouched.json()["items"] == []
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        lambda params: signed(params, token="not-the-auth-token"),
+        lambda params: signed({**params, "Body": "something else"}),
+        lambda params: {},
+    ],
+    ids=["wrong token", "tampered body", "no signature"],
+)
+async def test_a_forged_signature_is_refused(
+    api: httpx.AsyncClient,
+    session_factory: async_sessionmaker[AsyncSession],
+    forge: Any,
+) -> None:
+    sender = new_number()
+    params = message(sender, "Let me in")
+    assert_problem(await text_in(api, params, headers=forge(params)), 403)
+    assert await user_for(session_factory, sender) is None
+
+
+async def test_a_message_without_a_sender_is_invalid(api: httpx.AsyncClient) -> None:
+    params = message("", "Who am I?")
+    assert_problem(await text_in(api, params), 422)
+
+
+async def test_without_an_auth_token_the_webhook_is_unavailable(
+    settings: Settings,
+    engine: AsyncEngine,
+    session_factory: async_sessionmaker[AsyncSession],
+    dev_env: WorkflowEnvironment,
+) -> None:
+    bare = settings.model_copy(update={"twilio_auth_token": None})
+    app = create_app(bare, Resources(engine, session_factory, dev_env.client))
+    transport = httpx.ASGITransport(app=app)
+    sender = new_number()
+    params = message(sender, "Hello?")
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        response = await client.post(SMS, data=params, headers=signed(params))
+    assert_problem(response, 503)
+    assert await user_for(session_factory, sender) is None
