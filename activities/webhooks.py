@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from typing import NoReturn
 from uuid import UUID
 
@@ -20,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.channels.base import parse_retry_after
 from domain.webhook_signature import (
     ID_HEADER,
     SIGNATURE_HEADER,
@@ -36,8 +36,6 @@ DELIVER_WEBHOOK = "deliver_webhook"
 
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 USER_AGENT = "ticketflow-webhooks/1"
-# A receiver asking for more than this is retried after this instead.
-MAX_RETRY_AFTER = timedelta(hours=1)
 # How much of a refusal's body is kept as the delivery's error.
 MAX_EXCERPT_BYTES = 1024
 
@@ -122,7 +120,7 @@ class WebhookActivities:
             return
         error = f"HTTP {status}" + (f": {reply.excerpt}" if reply.excerpt else "")
         if status >= 500 or status == 429:
-            delay = retry_after(reply.retry_after, datetime.now(UTC))
+            delay = parse_retry_after(reply.retry_after, datetime.now(UTC))
             outcome = DeliveryOutcome(_pending(), response_status=status, error=error)
             await self._retry_later(delivery_id, outcome, delay)
         await self._record(
@@ -171,25 +169,4 @@ async def _post(url: str, body: bytes, headers: dict[str, str]) -> Reply:
         return Reply(response.status_code, response.headers.get("Retry-After"), text)
 
 
-def retry_after(value: str | None, now: datetime) -> timedelta | None:
-    """The wait a `Retry-After` header asks for (seconds or an HTTP date), at most an hour.
-
-    None when absent, unreadable or already past: Temporal's own backoff applies then.
-    """
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        seconds = min(int(value), int(MAX_RETRY_AFTER.total_seconds()))
-        return timedelta(seconds=seconds) if seconds > 0 else None
-    try:
-        at = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
-    delay = at - now
-    return min(delay, MAX_RETRY_AFTER) if delay > timedelta(0) else None
-
-
-__all__ = ["DELIVER_WEBHOOK", "WebhookActivities", "retry_after"]
+__all__ = ["DELIVER_WEBHOOK", "WebhookActivities"]

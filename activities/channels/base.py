@@ -14,6 +14,9 @@ ChannelName = Literal["email", "sms", "push", "slack", "teams"]
 # Temporal's activity timeout bounds the whole attempt; this bounds one stuck connection.
 PROVIDER_TIMEOUT_SECONDS = 30.0
 
+# A provider (or a webhook receiver) asking for a longer wait is retried after this instead.
+MAX_RETRY_AFTER = timedelta(hours=1)
+
 # 408 says the provider gave up waiting for us: sending again is the expected reaction.
 _RETRYABLE_CLIENT_STATUSES = frozenset({408, 429})
 
@@ -77,19 +80,24 @@ class RecordOnlyChannel:
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> timedelta | None:
-    """The wait a `Retry-After` header asks for (delta-seconds or HTTP-date); None if unusable."""
+    """The wait a `Retry-After` header asks for (delta-seconds or HTTP date), at most an hour.
+
+    None when absent, unreadable, zero or already past: Temporal's own backoff applies then.
+    """
     if value is None or not value.strip():
         return None
     value = value.strip()
     if value.isdigit():
-        return timedelta(seconds=int(value))
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(when - (now or datetime.now(UTC)), timedelta(0))
+        wait = timedelta(seconds=min(int(value), int(MAX_RETRY_AFTER.total_seconds())))
+    else:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        wait = when - (now or datetime.now(UTC))
+    return min(wait, MAX_RETRY_AFTER) if wait > timedelta(0) else None
 
 
 def error_for_status(

@@ -18,7 +18,8 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.webhooks import MAX_RETRY_AFTER, WebhookActivities, retry_after
+from activities.channels.base import MAX_RETRY_AFTER, parse_retry_after
+from activities.webhooks import WebhookActivities
 from domain.webhook_signature import ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from persistence.models import DeliveryStatus, Integration, WebhookDelivery
 from persistence.secrets import SecretBox
@@ -327,4 +328,4 @@ NOW = datetime(2026, 10, 21, 7, 28, tzinfo=UTC)
     ],
 )
 def test_retry_after_reads_seconds_or_a_date(header: str | None, delay: timedelta | None) -> None:
-    assert retry_after(header, NOW) == delay
+    assert parse_retry_after(header, NOW) == delay

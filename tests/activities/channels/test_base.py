@@ -17,7 +17,9 @@ NOW = datetime(2025, 3, 1, 12, 0, 0, tzinfo=UTC)
         ("7", timedelta(seconds=7)),
         (" 120 ", timedelta(seconds=120)),
         ("Sat, 01 Mar 2025 12:00:30 GMT", timedelta(seconds=30)),
-        ("Sat, 01 Mar 2025 11:59:00 GMT", timedelta(0)),
+        ("Sat, 01 Mar 2025 11:59:00 GMT", None),  # already past: Temporal's backoff
+        ("0", None),
+        ("999999999999999999999", timedelta(hours=1)),
         (None, None),
         ("", None),
         ("soon", None),
