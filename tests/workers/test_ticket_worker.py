@@ -238,7 +238,13 @@ async def test_whole_lifecycle_lands_in_the_read_model(
                 .all()
             )
             audit = (
-                (await session.execute(select(AuditLog).where(AuditLog.entity_id == draft.id)))
+                (
+                    await session.execute(
+                        select(AuditLog)
+                        .where(AuditLog.entity_id == draft.id)
+                        .order_by(AuditLog.occurred_at)
+                    )
+                )
                 .scalars()
                 .all()
             )
