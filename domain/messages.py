@@ -62,6 +62,14 @@ class ReopenInput(BaseModel):
     actor_id: UUID | None = None
 
 
+class MergeInput(BaseModel):
+    """Close this ticket as a duplicate of another (which stays open and gets a note)."""
+
+    into_id: UUID
+    into_number: int
+    actor_id: UUID | None = None
+
+
 class RateInput(BaseModel):
     score: int = Field(ge=1, le=10)
     feedback: str | None = None

@@ -34,6 +34,7 @@ DEFAULT_CHANNELS: Final[Mapping[str, frozenset[str]]] = {
     "resolved": frozenset({EMAIL}),
     "mentioned": frozenset({EMAIL}),
     "department_changed": frozenset({EMAIL}),
+    "merged": frozenset({EMAIL}),
 }
 
 
@@ -53,8 +54,9 @@ class Notice:
     body: str
 
 
-# Placeholders: {number} {title} {name} {url} {survey_url} {subject} {body} {minutes_left}
-# {metric}; the subject and body the workflow wrote (English) stand in for unknown events.
+# Placeholders: {number} {title} {name} {url} {survey_url} {subject} {body}, what the intent
+# adds ({minutes_left}, {into}), and {metric} from the event. For events without texts here,
+# the subject and body the workflow wrote (in English) stand in.
 _TEXTS: Final[Mapping[str, Mapping[Locale, Notice]]] = {
     "created": {
         Locale.EN: Notice(
@@ -124,6 +126,18 @@ _TEXTS: Final[Mapping[str, Mapping[Locale, Notice]]] = {
             "Hola, {name}:\n\nSu solicitud #{number} «{title}» está resuelta. Si no es así,"
             " responda a este correo y la reabriremos.\n\n¿Qué tal lo hicimos? Valórenos del"
             " 1 al 10: {survey_url}\n\n{url}",
+        ),
+    },
+    "merged": {
+        Locale.EN: Notice(
+            "[#{number}] Continued as #{into}: {title}",
+            'Hello {name},\n\nYour request #{number} "{title}" is the same as request'
+            " #{into}, so we follow it up there.\n\n{url}",
+        ),
+        Locale.ES: Notice(
+            "[#{number}] Continúa como #{into}: {title}",
+            "Hola, {name}:\n\nSu solicitud #{number} «{title}» es la misma que la #{into},"
+            " así que seguimos con ella allí.\n\n{url}",
         ),
     },
     "mentioned": {

@@ -373,6 +373,25 @@ class TicketOps:
         for clock in list(self._running()):
             self._stop(clock)
 
+    def check_merge(self, into_id: UUID) -> None:
+        if into_id == self.state.id:
+            raise InvalidInput("a ticket cannot be merged into itself")
+        self.check_close()
+
+    def merge(self, into_id: UUID, into_number: int, actor_id: UUID | None) -> None:
+        """Close the ticket as a duplicate of ticket #`into_number`; its clocks stop."""
+        self.check_merge(into_id)
+        changes = {"duplicate_of": [None, str(into_id)]}
+        self.state.duplicate_of = into_id
+        self.record("merged", actor_id, f"Merged into #{into_number}", changes=changes)
+        self.close(actor_id, for_inactivity=False)
+        self.notify(
+            "merged",
+            [Recipient(user_id=self.state.requester_id)],
+            f"Ticket #{self.state.number} continues as #{into_number}",
+            params={"into": str(into_number)},
+        )
+
     def check_reopen(self) -> None:
         if self.state.status is _S.CLOSED and self.state.closed_at is not None:
             window_end = self.state.closed_at + self.state.department.reopen_window

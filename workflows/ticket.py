@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
         Dispatch,
         ExternalReply,
         HistoryQuery,
+        MergeInput,
         PickAgentInput,
         PickAgentResult,
         PolicyChanged,
@@ -380,6 +381,14 @@ class TicketWorkflow:
     @reopen.validator
     def _validate_reopen(self, input: ReopenInput) -> None:
         self._check(lambda ops: ops.check_reopen())
+
+    @workflow.update(name="merge", description="Close as a duplicate of another ticket.")
+    def merge(self, input: MergeInput) -> TicketView:
+        return self._act(lambda ops: ops.merge(input.into_id, input.into_number, input.actor_id))
+
+    @merge.validator
+    def _validate_merge(self, input: MergeInput) -> None:
+        self._check(lambda ops: ops.check_merge(input.into_id))
 
     @workflow.update(name="rate", description="The requester's satisfaction score (1-10).")
     def rate(self, input: RateInput) -> TicketView:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
-from uuid import UUID, uuid4
+from uuid import UUID, uuid4, uuid5
 
 from fastapi import APIRouter, Header, Path, Query, Response, status
 
@@ -15,6 +15,7 @@ from api.schemas.tickets import (
     CommentCreate,
     CommentCreated,
     CommentOut,
+    MergeRequest,
     PriorityChange,
     RateRequest,
     ResolveRequest,
@@ -24,11 +25,12 @@ from api.schemas.tickets import (
 from api.services import access
 from api.services import tickets as service
 from domain.enums import ClockState, Priority, TicketStatus
-from domain.errors import Forbidden
+from domain.errors import Conflict, Forbidden
 from domain.messages import (
     AssignInput,
     CloseInput,
     CommentInput,
+    MergeInput,
     RateInput,
     ReopenInput,
     ResolveInput,
@@ -265,6 +267,32 @@ async def rate(
         raise Forbidden("only the ticket's requester can rate it")
     payload = RateInput(score=body.score, feedback=body.feedback, actor_id=caller.id)
     return await service.update_ticket(temporal, found, "rate", payload, update_id=None)
+
+
+@router.post("/{ticket}/merge", summary="Close a duplicate; the other ticket carries on [Agent]")
+async def merge(
+    ticket: TicketPath,
+    body: MergeRequest,
+    caller: AgentUser,
+    session: SessionDep,
+    temporal: TemporalDep,
+) -> TicketView:
+    found = await service.find_ticket(session, temporal, caller, ticket)
+    into = await service.find_ticket(session, temporal, caller, body.into)
+    if into.view.status is TicketStatus.CLOSED:
+        raise Conflict(f"ticket #{into.number} is closed; merge into an open ticket")
+    payload = MergeInput(into_id=into.view.id, into_number=into.number, actor_id=caller.id)
+    merged = await service.update_ticket(temporal, found, "merge", payload, update_id=None)
+    note = CommentInput(
+        author_id=caller.id,
+        author_role=caller.role,
+        body=f"Ticket #{found.number} ({found.view.title}) was merged into this one.",
+        private=True,
+        # One note per merge, however often the request is retried.
+        comment_id=uuid5(found.view.id, f"merged-into/{into.view.id}"),
+    )
+    await service.update_ticket(temporal, into, "comment", note, update_id=None)
+    return merged
 
 
 @router.get("/{ticket}/sla", summary="The ticket's SLA clocks, live [Auth]")

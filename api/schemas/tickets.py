@@ -52,6 +52,12 @@ class AssignRequest(ApiModel):
     assignee_id: UUID | None = Field(description="an active agent or admin; null unassigns")
 
 
+class MergeRequest(ApiModel):
+    into: str = Field(
+        min_length=1, max_length=64, description="the ticket that carries on: number or id"
+    )
+
+
 class PriorityChange(ApiModel):
     priority: Priority
 

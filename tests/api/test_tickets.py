@@ -499,3 +499,40 @@ async def test_an_edited_policy_retargets_open_tickets_at_once(
 
     await eventually(retargeted)
     await api.delete(f"{V1}/sla/policies/{policy.json()['id']}", headers=desk.admin.auth)
+
+
+async def test_a_duplicate_is_merged_into_the_ticket_that_carries_on(
+    api: httpx.AsyncClient, desk: Desk
+) -> None:
+    first = await open_ticket(api, desk)
+    duplicate = await open_ticket(api, desk, title="Printer still on fire")
+    url = f"{V1}/tickets/{duplicate['number']}/merge"
+    assert_problem(
+        await api.post(url, json={"into": str(first["number"])}, headers=desk.requester.auth), 403
+    )
+    assert_problem(
+        await api.post(url, json={"into": str(duplicate["number"])}, headers=desk.agent.auth), 422
+    )
+    assert_problem(await api.post(url, json={"into": "999999999"}, headers=desk.agent.auth), 404)
+
+    merged = await api.post(url, json={"into": first["id"]}, headers=desk.agent.auth)
+    assert merged.status_code == 200, merged.text
+    assert merged.json()["duplicate_of"] == first["id"]
+    again = await api.post(url, json={"into": first["id"]}, headers=desk.agent.auth)
+    assert_problem(again, 409)  # already closed: nothing changes
+    ticket = (await api.get(f"{V1}/tickets/{duplicate['number']}", headers=desk.agent.auth)).json()
+    assert (ticket["status"], ticket["duplicate_of"]) == ("closed", first["id"])
+
+    async def noted() -> bool:
+        response = await api.get(
+            f"{V1}/tickets/{first['number']}/comments", headers=desk.agent.auth
+        )
+        return [c["private"] for c in response.json()["items"]] == [True]
+
+    await eventually(noted)
+    closed_target = await api.post(
+        f"{V1}/tickets/{first['number']}/merge",
+        json={"into": duplicate["id"]},
+        headers=desk.agent.auth,
+    )
+    assert_problem(closed_target, 409)

@@ -6,7 +6,7 @@ from uuid import uuid4
 import pytest
 
 from domain.enums import ClockState, Metric, Priority, Role, TicketStatus
-from domain.errors import Conflict, IllegalTransition
+from domain.errors import Conflict, IllegalTransition, InvalidInput
 from domain.operations import TicketOps, open_ticket
 from domain.sla import MetricTargets, PolicyTerms
 from domain.ticket import CommentRecord, DepartmentTerms, TicketDraft, TicketState
@@ -210,3 +210,17 @@ def test_a_long_conversation_keeps_only_recent_next_response_clocks() -> None:
         TicketOps(state, at(3 + 2 * n)).comment(reply(AGENT), by_staff=True)
     kept = [c for c in state.clocks if c.metric is Metric.NEXT_RESPONSE]
     assert len(kept) == 20 and kept[-1].cycle == 30
+
+
+def test_a_merge_closes_the_duplicate_and_stops_its_clocks() -> None:
+    state = new_ticket()
+    into = uuid4()
+    ops = TicketOps(state, at(5))
+    ops.merge(into, 7, AGENT)
+    assert (state.status, state.duplicate_of) == (TicketStatus.CLOSED, into)
+    assert all(not c.running for c in state.clocks)
+    assert [e.kind for e in ops.effects.history][:2] == ["merged", "closed"]
+    assert ops.effects.notifications[-1].params == {"into": "7"}
+    fresh = new_ticket()
+    with pytest.raises(InvalidInput):
+        TicketOps(fresh, at(6)).check_merge(fresh.id)
