@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import NoReturn
+from typing import Any, NoReturn
 from uuid import UUID
 
 import httpx
@@ -19,7 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.channels.base import parse_retry_after
+from activities.channels.base import OutboundMessage, parse_retry_after
+from activities.channels.slack import ticket_blocks
+from activities.channels.teams import teams_card
 from domain.webhook_signature import (
     ID_HEADER,
     SIGNATURE_HEADER,
@@ -76,7 +78,8 @@ class WebhookActivities:
                 ),
             )
             return
-        body = json.dumps(target.payload, separators=(",", ":"), ensure_ascii=False).encode()
+        document = chat_message(target.provider, target.payload, self._settings.public_url)
+        body = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
         headers = await self._headers(target, body)
         try:
             reply = await _post(target.url, body, headers)
@@ -143,6 +146,40 @@ class WebhookActivities:
     async def _record(self, delivery_id: UUID, outcome: DeliveryOutcome) -> None:
         async with self._sessions.begin() as session:
             await record_outcome(session, delivery_id, outcome)
+
+
+def chat_message(provider: str, payload: dict[str, Any], public_url: str) -> dict[str, Any]:
+    """What goes to the receiver: the event as JSON, or a chat message for the chat providers.
+
+    An integration named `slack` is a Slack incoming webhook (Block Kit, with the ticket's
+    Assign to me / Acknowledge / Resolve buttons); one named `teams` is a Teams incoming
+    webhook (an Adaptive Card). Any other receives the event document itself.
+    """
+    if provider not in ("slack", "teams"):
+        return payload
+    ticket = payload.get("ticket") or {}
+    number = ticket.get("number")
+    entry = payload.get("entry") or {}
+    subject = f"#{number} {ticket.get('title', '')}".strip() if number else payload["event"]
+    body = f"{payload['event']}: {entry.get('summary', '')}".rstrip(": ")
+    url = f"{public_url.rstrip('/')}/api/v1/tickets/{number}" if number else None
+    urgent = payload["event"] in ("sla.breached", "incident.created")
+    if provider == "slack":
+        blocks = ticket_blocks(
+            subject=subject, body=body, ticket_number=number, ticket_url=url, urgent=urgent
+        )
+        return {"text": f"{subject} — {body}", "blocks": blocks}
+    message = OutboundMessage(
+        idempotency_key=str(entry.get("seq", "")) or payload["event"],
+        channel="teams",
+        to="",
+        subject=subject,
+        body=body,
+        urgent=urgent,
+        ticket_number=number,
+        ticket_url=url,
+    )
+    return teams_card(message)
 
 
 def _pending() -> DeliveryStatus:

@@ -173,13 +173,14 @@ class DeliveryTarget:
     url: str
     secret_encrypted: str | None
     enabled: bool
+    provider: str = ""
 
 
 async def delivery_target(session: AsyncSession, delivery_id: UUID) -> DeliveryTarget | None:
     """The delivery and its integration; None if either is gone."""
     d, i = _deliveries.c, _integrations.c
     statement = (
-        select(d.id, d.status, d.event, d.payload, i.url, i.secret_encrypted, i.enabled)
+        select(d.id, d.status, d.event, d.payload, i.url, i.secret_encrypted, i.enabled, i.provider)
         .join_from(_deliveries, _integrations, d.integration_id == i.id)
         .where(d.id == delivery_id)
     )
@@ -194,6 +195,7 @@ async def delivery_target(session: AsyncSession, delivery_id: UUID) -> DeliveryT
         url=row.url,
         secret_encrypted=row.secret_encrypted,
         enabled=row.enabled,
+        provider=row.provider,
     )
 
 

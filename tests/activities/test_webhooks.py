@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,7 +20,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.channels.base import MAX_RETRY_AFTER, parse_retry_after
-from activities.webhooks import WebhookActivities
+from activities.webhooks import WebhookActivities, chat_message
 from domain.webhook_signature import ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from persistence.models import DeliveryStatus, Integration, WebhookDelivery
 from persistence.secrets import SecretBox
@@ -329,3 +330,31 @@ NOW = datetime(2026, 10, 21, 7, 28, tzinfo=UTC)
 )
 def test_retry_after_reads_seconds_or_a_date(header: str | None, delay: timedelta | None) -> None:
     assert parse_retry_after(header, NOW) == delay
+
+
+BREACH = {
+    "event": "sla.breached",
+    "occurred_at": "2026-01-05T09:15:00Z",
+    "ticket": {"number": 42, "title": "Printer on fire"},
+    "entry": {"seq": 7, "kind": "sla.breached", "summary": "SLA first response breached"},
+}
+
+
+def test_a_slack_integration_gets_block_kit_with_the_ticket_buttons() -> None:
+    message = chat_message("slack", BREACH, "https://help.example.com/")
+    actions = [b for b in message["blocks"] if b["type"] == "actions"]
+    assert [e["action_id"] for e in actions[0]["elements"] if "action_id" in e][:3] == [
+        "assign_to_me",
+        "acknowledge",
+        "resolve",
+    ]
+    assert "#42 Printer on fire" in message["text"]
+    assert "https://help.example.com/api/v1/tickets/42" in json.dumps(message)
+
+
+def test_a_teams_integration_gets_an_adaptive_card_and_others_the_event_itself() -> None:
+    card = chat_message("teams", BREACH, "https://help.example.com")
+    content = card["attachments"][0]["content"]
+    assert content["type"] == "AdaptiveCard"
+    assert content["body"][0]["text"] == "#42 Printer on fire"
+    assert chat_message("hook-1", BREACH, "https://help.example.com") is BREACH
