@@ -56,6 +56,12 @@ CRITICAL_FAST = PolicyFields(
     position=10,
     conditions={"priority": ["P1"], "requester_role": ["vip_user"]},
     targets=_targets((Priority.P1, "PT5M", "PT2H")),
+    # A missed VIP target tells the assignee and the manager at once; half an hour later the
+    # manager takes the ticket and the admins hear of it.
+    escalation=[
+        {"after": "PT0S", "notify": ["assignee", "manager"]},
+        {"after": "PT30M", "assign_to": "manager", "notify": ["admins"]},
+    ],
 )
 
 
