@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,6 +29,10 @@ class Settings(BaseSettings):
     # Outbound e-mail: sender, and the domain of the Message-IDs replies thread on.
     mail_from: str = Field("support@ticketflow.local", alias="TICKETFLOW_MAIL_FROM")
     mail_domain: str = Field("ticketflow.local", alias="TICKETFLOW_MAIL_DOMAIN")
+    # Where the bytes of inbound e-mail attachments are kept.
+    attachments_dir: Path = Field(
+        Path(".ticketflow") / "attachments", alias="TICKETFLOW_ATTACHMENTS_DIR"
+    )
 
     sendgrid_api_key: SecretStr | None = None
     sendgrid_base_url: str | None = None

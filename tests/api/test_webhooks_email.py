@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import Resources, create_app
-from api.services.inbound.attachments import ATTACHMENTS_DIR_ENV
 from api.services.inbound.mail import own_text
 from persistence.models import Attachment, Ticket, User
 from persistence.repositories import users as users_repo
@@ -31,15 +30,15 @@ pytestmark = pytest.mark.usefixtures("worker")
 
 
 @pytest.fixture
-def settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"sendgrid_inbound_secret": SecretStr(SECRET)})
+def attachments_dir(tmp_path: Path) -> Path:
+    return (tmp_path / "attachments").resolve()
 
 
-@pytest.fixture(autouse=True)
-def attachments_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    directory = (tmp_path / "attachments").resolve()
-    monkeypatch.setenv(ATTACHMENTS_DIR_ENV, str(directory))
-    return directory
+@pytest.fixture
+def settings(settings: Settings, attachments_dir: Path) -> Settings:
+    return settings.model_copy(
+        update={"sendgrid_inbound_secret": SecretStr(SECRET), "attachments_dir": attachments_dir}
+    )
 
 
 def stored_file(url: str) -> tuple[Path, bytes]:

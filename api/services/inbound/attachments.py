@@ -10,7 +10,6 @@ if it does not come in time.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,17 +24,10 @@ from api.errors import EngineUnavailableError
 from api.services.inbound.mail import MailFile
 from persistence.models import Attachment, Ticket, TicketComment
 
-ATTACHMENTS_DIR_ENV = "TICKETFLOW_ATTACHMENTS_DIR"
-DEFAULT_ATTACHMENTS_DIR = Path(".ticketflow") / "attachments"
 LINK_WAIT_S = 10.0
 _POLL_S = 0.05
 _ATTACHMENT_NS = UUID("0c6f2f55-2b8e-4f57-9a43-6d1f3c2b7e90")
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
-
-
-def attachments_dir() -> Path:
-    """Where attachment bytes live: `$TICKETFLOW_ATTACHMENTS_DIR`, else under `.ticketflow/`."""
-    return Path(os.environ.get(ATTACHMENTS_DIR_ENV) or DEFAULT_ATTACHMENTS_DIR)
 
 
 @dataclass(frozen=True)
@@ -62,9 +54,9 @@ def _write(directory: Path, file_id: UUID, data: bytes) -> Path:
     return target.resolve()
 
 
-async def store(message_key: str, files: Sequence[MailFile]) -> list[StoredFile]:
-    """Write each file's bytes; the ids follow from the message, so a redelivery overwrites."""
-    directory = attachments_dir()
+async def store(directory: Path, message_key: str, files: Sequence[MailFile]) -> list[StoredFile]:
+    """Write each file's bytes into `directory` (settings: `TICKETFLOW_ATTACHMENTS_DIR`); the
+    ids follow from the message, so a redelivery overwrites."""
     stored = []
     for index, file in enumerate(files, start=1):
         file_id = uuid5(_ATTACHMENT_NS, f"{message_key}/{index}")

@@ -135,7 +135,7 @@ async def receive_email(
     """Land the e-mail (the caller has checked it is not one to ignore) and file its attachments."""
     sender = await people.requester_for_email(session, mail.sender, mail.sender_name)
     people.check_may_write(sender)
-    stored = await attachments.store(mail.key, mail.attachments)
+    stored = await attachments.store(settings.attachments_dir, mail.key, mail.attachments)
     landed = await _land(session, client, settings, sender, mail)
     await attachments.link(
         session,
