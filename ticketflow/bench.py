@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
+from ticketflow.bench_options import add_bench_arguments
 from ticketflow.benchkit.phases import Plan, measure
 from ticketflow.benchkit.report import Figures, Targets, bench_line, render_table
 from ticketflow.benchkit.stack import running_stack
@@ -31,21 +32,11 @@ _QUIET_LOGGERS = ("httpx", "httpcore", "alembic", "api.seed")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="ticketflow bench", description="ticketflow beside bare Temporal, in one run"
+    return add_bench_arguments(
+        argparse.ArgumentParser(
+            prog="ticketflow bench", description="ticketflow beside bare Temporal, in one run"
+        )
     )
-    parser.add_argument("--quick", action="store_true", help="300 tickets, 50 breaches")
-    parser.add_argument("--concurrency", type=_positive, default=16, help="requests in flight (16)")
-    parser.add_argument("--tickets", type=_positive, help="tickets opened and parked (1000)")
-    parser.add_argument("--breaches", type=_positive, help="SLA breaches timed (200)")
-    return parser
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
-    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -54,11 +45,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def plan_from(args: argparse.Namespace) -> Plan:
+    """The plan the options ask for; sizes a parser does not offer take their defaults."""
     return Plan.of(
         quick=args.quick,
         concurrency=args.concurrency,
         tickets=args.tickets,
         breaches=args.breaches,
+        rule_tickets=getattr(args, "rule_tickets", None),
+        burst=getattr(args, "burst", None),
     )
 
 
@@ -80,6 +74,7 @@ async def run(plan: Plan, settings: Settings | None = None) -> int:
     say = _Clock().say
     say(
         f"plan: {plan.tickets} tickets, {plan.breaches} breaches, "
+        f"{plan.rule_tickets} time-rule firings, a burst of {plan.burst} breaches, "
         f"concurrency {plan.concurrency}{' (quick)' if plan.quick else ''}"
     )
     started = time.monotonic()

@@ -15,6 +15,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from ticketflow.bench_options import add_bench_arguments
 from ticketflow.devstack.dev import DevOptions, run_dev
 from ticketflow.devstack.errors import DevStackError
 from ticketflow.devstack.serve import ApiServer, StopSignals, serve
@@ -58,11 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay = commands.add_parser("replay", help="replay workflow histories on the current code")
     replay.add_argument("files", nargs="*", type=Path, help="history JSON files")
     replay.add_argument("--query", help="replay the server's workflows matching this query")
-    bench = commands.add_parser("bench", help="run the benchmark and print its table")
-    bench.add_argument("--quick", action="store_true", help="300 tickets, 50 breaches")
-    bench.add_argument("--concurrency", type=int, default=16, help="requests in flight (16)")
-    bench.add_argument("--tickets", type=int, help="tickets opened and parked (1000)")
-    bench.add_argument("--breaches", type=int, help="SLA breaches timed (200)")
+    add_bench_arguments(commands.add_parser("bench", help="run the benchmark and print its table"))
     return parser
 
 

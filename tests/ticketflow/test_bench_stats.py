@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from ticketflow.benchkit.report import (
     BREACH_P99_SLACK_MS,
+    DueBatch,
     Figures,
     Targets,
     bench_json,
@@ -22,9 +24,12 @@ from ticketflow.benchkit.stats import (
     CpuUse,
     Lateness,
     breach_target_s,
+    due_after_batch_s,
+    lateness_ms,
     mb_per_thousand,
     percentile,
     rate,
+    spread_s,
 )
 
 CONTRACT_KEYS = {
@@ -38,11 +43,23 @@ CONTRACT_KEYS = {
     "bare_timer_lateness_ms_p99",
     "worker_mb_per_1000_open",
 }
+TIME_RULE_AND_BURST_KEYS = {
+    "time_rule_lateness_ms_p50",
+    "time_rule_lateness_ms_p99",
+    "bare_time_rule_timer_lateness_ms_p50",
+    "bare_time_rule_timer_lateness_ms_p99",
+    "burst_breach_lateness_ms_p50",
+    "burst_breach_lateness_ms_p99",
+    "bare_burst_timer_lateness_ms_p50",
+    "bare_burst_timer_lateness_ms_p99",
+}
 CONTRACT_ROWS = (
     "ticket creations/s through the API vs workflow starts/s",
     "ticket updates/s through the API vs signals/s",
     "SLA breach → escalation recorded, lateness p50/p99 vs timer lateness",
     "open tickets parked on one worker, worker memory per 1,000",
+    "time rule fires → effect recorded, lateness p50/p99 vs timer lateness",
+    "300 tickets breaching in the same minute → escalation recorded",
 )
 MB = 1024 * 1024
 
@@ -62,6 +79,18 @@ BASE = Figures(
     worker_mb_per_1000_open=200.0,
     parked_bare=332,
     bare_worker_mb_per_1000_open=80.0,
+    time_rule=DueBatch(
+        ours=Lateness(p50_ms=150.0, p99_ms=450.0, count=50),
+        bare=Lateness(p50_ms=60.0, p99_ms=150.0, count=50),
+        delay_s=20,
+        spread_s=1.4,
+    ),
+    burst=DueBatch(
+        ours=Lateness(p50_ms=400.0, p99_ms=1100.0, count=300),
+        bare=Lateness(p50_ms=90.0, p99_ms=300.0, count=300),
+        delay_s=20,
+        spread_s=6.2,
+    ),
 )
 
 
@@ -146,7 +175,9 @@ def test_targets_are_met_exactly_at_their_thresholds() -> None:
         bare_signal_per_s=500.0,
         breach=Lateness(p50_ms=1.0, p99_ms=200.0 + BREACH_P99_SLACK_MS, count=50),
     )
-    assert Targets.of(at_threshold) == Targets(creations=True, updates=True, breach=True)
+    assert Targets.of(at_threshold) == Targets(
+        creations=True, updates=True, breach=True, burst=True
+    )
     assert Targets.of(at_threshold).all_met
 
 
@@ -156,7 +187,7 @@ def test_targets_missed_are_reported_missed() -> None:
         update_per_s=50.0,
         breach=Lateness(p50_ms=1.0, p99_ms=1200.1, count=50),
     )
-    assert Targets.of(slow) == Targets(creations=False, updates=False, breach=False)
+    assert Targets.of(slow) == Targets(creations=False, updates=False, breach=False, burst=True)
     assert not Targets.of(slow).all_met
 
 
@@ -164,10 +195,11 @@ def test_table_has_the_contract_rows_with_both_figures_and_marks() -> None:
     lines = render_table(figures()).splitlines()
     assert lines[0] == "| figure | ticketflow | bare Temporal | ratio |"
     rows = lines[2:]
-    assert len(rows) == 4
+    assert len(rows) == 6
     for row, label in zip(rows, CONTRACT_ROWS, strict=True):
         assert row.startswith(f"| {label}")
-    creations, updates, breach, memory = rows
+        assert row.count(" | ") == 3  # four cells: no stray bar in a label or a figure
+    creations, updates, breach, memory, _, _ = rows
     assert "80.0/s" in creations and "200.0/s" in creations and "0.40× ✓" in creations
     assert "0.10× ✗" in updates
     assert "p99 900 ms" in breach and "p99 200 ms" in breach and "✓" in breach
@@ -189,10 +221,79 @@ def test_bench_line_is_json_with_the_contract_keys() -> None:
     assert data["bare_worker_mb_per_1000_open"] == 80.0
     assert data["quick"] is False
     assert data["concurrency"] == 8
-    assert data["targets"] == {"creations": True, "updates": False, "breach": True}
+    assert data["targets"] == {
+        "creations": True,
+        "updates": False,
+        "breach": True,
+        "burst_breach": True,
+    }
     assert bench_json(figures())["open_tickets"] == 385
 
 
 def test_cpu_is_described_busiest_process_first() -> None:
     text = describe_cpu({"api": 6.0, "worker": 20.0, "temporal": 14.0, "total": 40.0})
     assert text == "worker 20.0 · temporal 14.0 · api 6.0 = 40.0 ms CPU/op"
+
+
+# -- time rule and burst -------------------------------------------------------------------------
+
+
+def test_lateness_is_signed_milliseconds_after_the_due_instant() -> None:
+    due = datetime(2025, 3, 1, 12, 0, 20, tzinfo=UTC)
+    assert lateness_ms(due, due + timedelta(microseconds=123_456)) == pytest.approx(123.456)
+    assert lateness_ms(due, due - timedelta(milliseconds=5)) == pytest.approx(-5.0)
+
+
+def test_spread_is_first_to_last_instant() -> None:
+    assert spread_s([21.5, 20.0, 38.25]) == 18.25
+    with pytest.raises(ValueError, match="no instants"):
+        spread_s([])
+
+
+def test_due_delay_lets_the_whole_batch_open_before_the_first_is_due() -> None:
+    # 1,000 tickets at 50/s open over 20 s; half as long again, and 5 s: due after 35 s.
+    delay = due_after_batch_s(1000, 50.0)
+    assert delay == 35
+    # Even if this batch opens at 36/s instead (a busier machine, more rules per ticket).
+    assert delay >= 1000 / 36.0 + 5.0
+
+
+def test_due_delay_stays_within_its_bounds() -> None:
+    assert due_after_batch_s(50, 60.0) == 20  # a small batch still waits the floor
+    assert due_after_batch_s(1000, 5.0) == 120
+    assert due_after_batch_s(1000, 0.0) == 120
+
+
+def test_burst_target_is_bare_p99_plus_one_second() -> None:
+    bare = Lateness(p50_ms=90.0, p99_ms=300.0, count=300)
+    at_threshold = replace(BASE.burst, ours=Lateness(1.0, 300.0 + BREACH_P99_SLACK_MS, 300))
+    assert Targets.of(figures(burst=at_threshold)).burst
+    late = replace(BASE.burst, bare=bare, ours=Lateness(1.0, 1300.1, 300))
+    missed = Targets.of(figures(burst=late))
+    assert not missed.burst
+    assert not missed.all_met
+
+
+def test_time_rule_and_burst_rows_show_both_sides() -> None:
+    *_, time_rule, burst = render_table(figures()).splitlines()
+    assert "rule true 20 s after opening" in time_rule
+    assert "p50 150 ms / p99 450 ms (n=50)" in time_rule
+    assert "p50 60 ms / p99 150 ms (n=50)" in time_rule
+    assert time_rule.endswith("| p99 3.00× |")  # no target on this row
+    assert "deadlines within 6 s" in burst
+    assert "p50 400 ms / p99 1,100 ms (n=300)" in burst
+    assert "p50 90 ms / p99 300 ms (n=300)" in burst
+    assert "p99 3.67× ✓ (target p99 ≤ bare p99 + 1000 ms)" in burst
+
+
+def test_bench_line_carries_the_time_rule_and_burst_keys() -> None:
+    data = json.loads(bench_line(figures()).removeprefix("BENCH "))
+    assert data.keys() >= CONTRACT_KEYS | TIME_RULE_AND_BURST_KEYS
+    assert data["time_rule_lateness_ms_p99"] == 450.0
+    assert data["bare_time_rule_timer_lateness_ms_p50"] == 60.0
+    assert data["burst_breach_lateness_ms_p99"] == 1100.0
+    assert data["bare_burst_timer_lateness_ms_p99"] == 300.0
+    assert data["time_rules"] == 50
+    assert data["burst_breaches"] == 300
+    assert data["burst_target_s"] == 20
+    assert data["burst_deadline_spread_s"] == 6.2

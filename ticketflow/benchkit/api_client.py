@@ -41,18 +41,31 @@ class BenchApi:
     async def create_policy(self, body: dict[str, Any]) -> dict[str, Any]:
         return await self._call("POST", "/sla/policies", body)
 
+    async def delete_policy(self, policy_id: str) -> None:
+        await self._call("DELETE", f"/sla/policies/{policy_id}")
+
+    async def create_rule(self, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._call("POST", "/automation/rules", body)
+
+    async def delete_rule(self, rule_id: str) -> None:
+        await self._call("DELETE", f"/automation/rules/{rule_id}")
+
     async def create_ticket(self, body: dict[str, Any]) -> dict[str, Any]:
         return await self._call("POST", "/tickets", body)
 
     async def set_priority(self, number: int, priority: str) -> dict[str, Any]:
         return await self._call("PATCH", f"/tickets/{number}/priority", {"priority": priority})
 
-    async def _call(self, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def _call(
+        self, method: str, path: str, body: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         response = await self._http.request(method, path, json=body)
         if response.status_code >= 400:
             raise BenchError(
                 f"{method} {API_PREFIX}{path} answered {response.status_code}: "
                 f"{response.text[:500]}"
             )
+        if response.status_code == 204:  # a deletion answers no body
+            return {}
         data: dict[str, Any] = response.json()
         return data

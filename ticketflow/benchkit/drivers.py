@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client, WorkflowHandle
 
+from api.services.tickets import workflow_id
 from domain.enums import SlaEventKind
 from persistence.models import SlaHistory
 from ticketflow.benchkit.api_client import BenchApi
@@ -23,6 +25,8 @@ from ticketflow.benchkit.processes import BenchError
 BENCH_CATEGORY = "bench"
 BREACH_CATEGORY = "bench-breach"
 BREACH_POLICY = "Bench breach"
+BURST_CATEGORY = "bench-burst"
+BURST_POLICY = "Bench burst"
 _BREACH_WAIT_S = 90.0
 _POLL_S = 0.25
 
@@ -32,16 +36,53 @@ def batch_timeout(count: int) -> float:
     return 60.0 + count * 0.5
 
 
-def _deadline(ticket: dict[str, Any]) -> float:
-    """When the ticket's first response is due (epoch seconds), under the bench policy."""
+def _deadline(ticket: dict[str, Any], policy: str) -> datetime:
+    """When the ticket's first response is due, under the bench policy."""
     sla = ticket.get("sla") or {}
     first_response = sla.get("first_response") or {}
-    if sla.get("policy") != BREACH_POLICY or not first_response.get("target_at"):
+    if sla.get("policy") != policy or not first_response.get("target_at"):
         raise BenchError(
-            f"ticket #{ticket.get('number')} did not get the {BREACH_POLICY!r} first-response "
+            f"ticket #{ticket.get('number')} did not get the {policy!r} first-response "
             f"target: sla = {sla}"
         )
-    return datetime.fromisoformat(first_response["target_at"]).timestamp()
+    return datetime.fromisoformat(first_response["target_at"])
+
+
+@dataclass(frozen=True)
+class TimedBatch:
+    """How late (ms) each ticket of a batch was, after the instant it came due."""
+
+    late_ms: list[float]
+    offsets_s: list[float]  # each due instant from the start of the batch, for the bare side
+    due_by_workflow: dict[str, datetime]  # workflow id -> due instant
+
+
+def timed_batch(late_ms: list[float], started: float, due: dict[int, datetime]) -> TimedBatch:
+    """A batch opened at `started` (epoch s) whose tickets (by number) came `due`."""
+    return TimedBatch(
+        late_ms=late_ms,
+        offsets_s=[instant.timestamp() - started for instant in due.values()],
+        due_by_workflow={workflow_id(number): instant for number, instant in due.items()},
+    )
+
+
+async def wait_for_rows(
+    sessions: async_sessionmaker[AsyncSession],
+    count: Select[int],
+    wanted: int,
+    *,
+    until: float,
+    what: str,
+) -> None:
+    """Poll `count` until it reaches `wanted`; BenchError once `until` (epoch s) has passed."""
+    while True:
+        async with sessions() as session:
+            done = await session.scalar(count) or 0
+        if done >= wanted:
+            return
+        if time.time() > until:
+            raise BenchError(f"only {done} of {wanted} {what} were recorded in time")
+        await asyncio.sleep(_POLL_S)
 
 
 class TicketflowDriver:
@@ -100,32 +141,46 @@ class TicketflowDriver:
             }
         )
 
-    async def breach_lateness(self, count: int) -> tuple[list[float], list[float]]:
-        """Open `count` P1 tickets on the breach policy and wait until every one breached.
+    async def add_burst_policy(self, target_s: int) -> str:
+        """A policy tried first, for the burst tickets only: P1 first response in `target_s`,
+        no warnings (the burst times breaches alone); its id."""
+        created = await self.api.create_policy(
+            {
+                "name": BURST_POLICY,
+                "position": 0,
+                "conditions": {"category": [BURST_CATEGORY]},
+                "targets": {"P1": {"first_response": f"PT{target_s}S"}},
+                "warn_at": [],
+            }
+        )
+        return str(created["id"])
 
-        Returns each breach's lateness (ms, `recorded_at - occurred_at` in the read model) and
-        each deadline's offset (s) from the start of the batch, for the bare side to copy.
+    async def breach_lateness(
+        self,
+        count: int,
+        *,
+        label: str = "breach",
+        category: str = BREACH_CATEGORY,
+        policy: str = BREACH_POLICY,
+    ) -> TimedBatch:
+        """Open `count` P1 tickets on the bench `policy` and wait until every one breached.
+
+        A breach's lateness is `recorded_at - occurred_at` in the read model: from the exact
+        deadline to the write of the breach.
         """
         started = time.time()
-        _, opened = await self.open_tickets(
-            count, label="breach", category=BREACH_CATEGORY, priority="P1"
-        )
+        _, opened = await self.open_tickets(count, label=label, category=category, priority="P1")
         ids = [UUID(ticket["id"]) for ticket in opened]
-        deadlines = [_deadline(ticket) for ticket in opened]
-        await self._wait_for_breaches(ids, max(deadlines) + _BREACH_WAIT_S)
-        return await self._lateness_ms(ids), [deadline - started for deadline in deadlines]
-
-    async def _wait_for_breaches(self, ids: list[UUID], until: float) -> None:
+        deadlines = {ticket["number"]: _deadline(ticket, policy) for ticket in opened}
         breached = SlaHistory.ticket_id.in_(ids) & (SlaHistory.event == SlaEventKind.BREACHED)
-        count = select(func.count()).select_from(SlaHistory).where(breached)
-        while True:
-            async with self.sessions() as session:
-                done = await session.scalar(count) or 0
-            if done >= len(ids):
-                return
-            if time.time() > until:
-                raise BenchError(f"only {done} of {len(ids)} SLA breaches were recorded in time")
-            await asyncio.sleep(_POLL_S)
+        await wait_for_rows(
+            self.sessions,
+            select(func.count()).select_from(SlaHistory).where(breached),
+            len(ids),
+            until=max(deadlines.values()).timestamp() + _BREACH_WAIT_S,
+            what="SLA breaches",
+        )
+        return timed_batch(await self._lateness_ms(ids), started, deadlines)
 
     async def _lateness_ms(self, ids: list[UUID]) -> list[float]:
         late = func.extract("epoch", SlaHistory.recorded_at - SlaHistory.occurred_at) * 1000
@@ -164,7 +219,9 @@ class BareDriver:
 
         return await run_batch(count, self.concurrency, signal_one, within=batch_timeout(count))
 
-    async def timer_lateness(self, offsets: Sequence[float]) -> list[float]:
+    async def timer_lateness(
+        self, offsets: Sequence[float], *, label: str = "timer"
+    ) -> list[float]:
         """Timers due `offsets` seconds from now; how late (ms) each one's side effect ran."""
         started = time.time()
         handles: list[WorkflowHandle[Any, float]] = []
@@ -173,7 +230,7 @@ class BareDriver:
             handle = await self.client.start_workflow(
                 TIMER_WORKFLOW,
                 started + offsets[index],
-                id=f"bench-timer-{index}",
+                id=f"bench-{label}-{index}",
                 task_queue=self.task_queue,
                 result_type=float,
             )

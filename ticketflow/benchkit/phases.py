@@ -12,15 +12,32 @@ from sqlalchemy import text
 
 from domain.sla import DEFAULT_WARN_AT
 from ticketflow.benchkit.api_client import BenchApi
+from ticketflow.benchkit.broadcasts import broadcasts_done
 from ticketflow.benchkit.cpu import CpuMeter, postmaster_of, temporal_server
-from ticketflow.benchkit.drivers import BareDriver, TicketflowDriver
+from ticketflow.benchkit.drivers import (
+    BURST_CATEGORY,
+    BURST_POLICY,
+    BareDriver,
+    TicketflowDriver,
+    TimedBatch,
+)
 from ticketflow.benchkit.memory import Reading, quiesce, read
 from ticketflow.benchkit.processes import BenchError
-from ticketflow.benchkit.report import Figures, describe_cpu
+from ticketflow.benchkit.report import DueBatch, Figures, describe_cpu
 from ticketflow.benchkit.stack import Say, Stack
-from ticketflow.benchkit.stats import Lateness, breach_target_s, mb_per_thousand, rate
+from ticketflow.benchkit.stats import (
+    Lateness,
+    breach_target_s,
+    due_after_batch_s,
+    mb_per_thousand,
+    rate,
+    spread_s,
+)
+from ticketflow.benchkit.time_rules import FiringProbe, rule_body
+from ticketflow.benchkit.timer_starts import sample_armed_late_ms
 
 BENCH_DEPARTMENT = "IT Support"  # seeded by api.seed
+_BROADCAST_WAIT_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -31,6 +48,8 @@ class Plan:
     concurrency: int
     tickets: int
     breaches: int
+    rule_tickets: int
+    burst: int
 
     @property
     def warmup(self) -> int:
@@ -44,12 +63,16 @@ class Plan:
         concurrency: int = 16,
         tickets: int | None = None,
         breaches: int | None = None,
+        rule_tickets: int | None = None,
+        burst: int | None = None,
     ) -> Plan:
         return cls(
             quick=quick,
             concurrency=concurrency,
             tickets=tickets or (300 if quick else 1000),
             breaches=breaches or (50 if quick else 200),
+            rule_tickets=rule_tickets or (50 if quick else 200),
+            burst=burst or (300 if quick else 1000),
         )
 
 
@@ -125,15 +148,85 @@ class _Bench:
         await self.ours.add_breach_policy(target, DEFAULT_WARN_AT)
         self.say(f"breaches: {count} P1 tickets, first response due in {target}s; nobody answers")
         async with self.costed("breach", count):
-            late_ms, offsets = await self.ours.breach_lateness(count)
+            batch = await self.ours.breach_lateness(count)
         async with self.costed("bare_timer", count):
-            bare_ms = await self.bare.timer_lateness(offsets)
-        ours, bare = Lateness.of(late_ms), Lateness.of(bare_ms)
+            bare_ms = await self.bare.timer_lateness(batch.offsets_s)
+        ours, bare = Lateness.of(batch.late_ms), Lateness.of(bare_ms)
         self.say(
             f"breach lateness p50 {ours.p50_ms:.0f} / p99 {ours.p99_ms:.0f} ms; "
             f"bare timers p50 {bare.p50_ms:.0f} / p99 {bare.p99_ms:.0f} ms"
         )
+        await self.say_armed_late(batch)
         return ours, bare
+
+    async def say_armed_late(self, batch: TimedBatch) -> None:
+        """How late the batch's timers were set to fire, from a sample of their histories."""
+        samples = await sample_armed_late_ms(self.stack.client, batch.due_by_workflow)
+        if not samples:
+            self.say("  no timer found in the sampled histories")
+            return
+        late = Lateness.of(samples)
+        self.say(
+            f"  timers set to fire p50 {late.p50_ms:.0f} / p99 {late.p99_ms:.0f} ms after the "
+            f"due instant (histories of {late.count} tickets)"
+        )
+
+    async def told(self) -> None:
+        """Wait until every open ticket has taken in the last rule or policy change."""
+        waited = await broadcasts_done(self.stack.client, within=_BROADCAST_WAIT_S)
+        await self.settle()
+        self.say(f"  open tickets told of the change in {waited:.1f}s")
+
+    async def time_rule(self, create_per_s: float) -> DueBatch:
+        count = self.plan.rule_tickets
+        delay = due_after_batch_s(count, create_per_s)
+        rule = await self.ours.api.create_rule(rule_body(delay))
+        await self.told()
+        self.say(f"time rule: {count} tickets, each turning the rule true {delay}s after it opened")
+        async with FiringProbe(self.stack.sessions) as probe, self.costed("time_rule", count):
+            firings = await probe.measure(self.ours, count, delay)
+        # Rules apply to every ticket: the rule goes before anything else is measured. (A
+        # failed run throws the whole stack away, the rule with it.)
+        await self.ours.api.delete_rule(str(rule["id"]))
+        await self.told()
+        async with self.costed("bare_time_rule_timer", count):
+            bare_ms = await self.bare.timer_lateness(firings.recorded.offsets_s, label="rule-timer")
+        ours, bare, fired = (
+            Lateness.of(firings.recorded.late_ms),
+            Lateness.of(bare_ms),
+            Lateness.of(firings.fired_ms),
+        )
+        self.say(
+            f"time-rule lateness p50 {ours.p50_ms:.0f} / p99 {ours.p99_ms:.0f} ms "
+            f"(fired in the workflow: p50 {fired.p50_ms:.0f} / p99 {fired.p99_ms:.0f} ms); "
+            f"bare timers p50 {bare.p50_ms:.0f} / p99 {bare.p99_ms:.0f} ms"
+        )
+        await self.say_armed_late(firings.recorded)
+        return DueBatch(ours, bare, delay, spread_s(firings.recorded.offsets_s))
+
+    async def burst(self, create_per_s: float) -> DueBatch:
+        count = self.plan.burst
+        target = due_after_batch_s(count, create_per_s)
+        policy_id = await self.ours.add_burst_policy(target)
+        await self.told()
+        self.say(f"burst: {count} P1 tickets, first response due in {target}s; nobody answers")
+        async with self.costed("burst_breach", count):
+            batch = await self.ours.breach_lateness(
+                count, label="burst", category=BURST_CATEGORY, policy=BURST_POLICY
+            )
+        async with self.costed("bare_burst_timer", count):
+            bare_ms = await self.bare.timer_lateness(batch.offsets_s, label="burst-timer")
+        # The last phase: the broadcast of the deletion needs no waiting for.
+        await self.ours.api.delete_policy(policy_id)
+        ours, bare = Lateness.of(batch.late_ms), Lateness.of(bare_ms)
+        spread = spread_s(batch.offsets_s)
+        self.say(
+            f"burst lateness (deadlines within {spread:.1f}s) p50 {ours.p50_ms:.0f} / "
+            f"p99 {ours.p99_ms:.0f} ms; "
+            f"bare timers p50 {bare.p50_ms:.0f} / p99 {bare.p99_ms:.0f} ms"
+        )
+        await self.say_armed_late(batch)
+        return DueBatch(ours, bare, target, spread)
 
 
 async def measure(stack: Stack, plan: Plan, say: Say) -> Figures:
@@ -148,10 +241,14 @@ async def measure(stack: Stack, plan: Plan, say: Say) -> Figures:
         update_per_s, signal_per_s = await bench.updates(numbers, ids)
         breach, timers = await bench.breaches(create_per_s)
         ours_after, bare_after = await bench.readings()
-    say(
-        f"parked: {ours_after.running} open tickets (+{ours_after.running - ours_before.running}), "
-        f"{bare_after.running} bare workflows (+{bare_after.running - bare_before.running})"
-    )
+        say(
+            f"parked: {ours_after.running} open tickets "
+            f"(+{ours_after.running - ours_before.running}), "
+            f"{bare_after.running} bare workflows (+{bare_after.running - bare_before.running})"
+        )
+        # After the memory readings: the tickets these open do not count in that figure.
+        time_rule = await bench.time_rule(create_per_s)
+        burst = await bench.burst(create_per_s)
     return Figures(
         quick=plan.quick,
         concurrency=plan.concurrency,
@@ -167,6 +264,8 @@ async def measure(stack: Stack, plan: Plan, say: Say) -> Figures:
         worker_mb_per_1000_open=_per_thousand(ours_before, ours_after),
         parked_bare=bare_after.running,
         bare_worker_mb_per_1000_open=_per_thousand(bare_before, bare_after),
+        time_rule=time_rule,
+        burst=burst,
         cpu_ms_per_op=bench.cpu_ms_per_op,
     )
 

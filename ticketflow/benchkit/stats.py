@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 _MB = 1024 * 1024
 
@@ -42,6 +43,18 @@ class Lateness:
     @classmethod
     def of(cls, samples_ms: Sequence[float]) -> Lateness:
         return cls(percentile(samples_ms, 50), percentile(samples_ms, 99), len(samples_ms))
+
+
+def lateness_ms(due: datetime, done: datetime) -> float:
+    """How late (ms) `done` came after `due`; negative if early."""
+    return (done - due).total_seconds() * 1000
+
+
+def spread_s(offsets: Sequence[float]) -> float:
+    """Seconds between the first and the last of a batch's instants."""
+    if not offsets:
+        raise ValueError("no instants")
+    return max(offsets) - min(offsets)
 
 
 def mb_per_thousand(
@@ -83,6 +96,30 @@ def breach_target_s(
     window = tickets / create_per_s + margin_s
     # Rounded first: 1.3 / 0.1 is 13.000000000000002 in floating point, not 14 s.
     wanted = math.ceil(round(window / (1 - last_warning), 6))
+    return max(floor, min(ceiling, wanted))
+
+
+def due_after_batch_s(
+    tickets: int,
+    create_per_s: float,
+    *,
+    slack: float = 1.5,
+    margin_s: float = 5.0,
+    floor: int = 20,
+    ceiling: int = 120,
+) -> int:
+    """A delay (whole seconds) from each ticket's opening to its due instant, long enough for
+    a batch of `tickets` to be fully open before its first ticket is due.
+
+    The due instants then fall within the batch's opening window, and they are timed on a
+    stack that has stopped opening tickets. `create_per_s` is the rate an earlier phase
+    measured; `slack` and `margin_s` cover a batch that opens more slowly (tickets that run
+    more rules on creation, a machine busier than it was).
+    """
+    if create_per_s <= 0:
+        return ceiling
+    # Rounded first, as in breach_target_s: no whole second added by a floating-point tail.
+    wanted = math.ceil(round(tickets / create_per_s * slack + margin_s, 6))
     return max(floor, min(ceiling, wanted))
 
 
