@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
@@ -30,4 +32,4 @@ class ReadModelActivities:
         async with self._sessions.begin() as session:
             await apply_batch(session, batch)
             dispatches = await plan_outbound(session, batch, self._outbound)
-        return ReadModelOutcome(dispatches=dispatches)
+        return ReadModelOutcome(dispatches=dispatches, written_at=datetime.now(UTC))
