@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from domain.messages import ReadModelBatch, ReadModelOutcome
 from persistence.outbox import Outbound, plan_outbound
-from persistence.readmodel import apply_batch
+from persistence.readmodel import apply_batch, resolve_recipients
 
 APPLY_READ_MODEL = "apply_read_model"
 
@@ -30,6 +28,7 @@ class ReadModelActivities:
         to start as activities.
         """
         async with self._sessions.begin() as session:
-            await apply_batch(session, batch)
-            dispatches = await plan_outbound(session, batch, self._outbound)
-        return ReadModelOutcome(dispatches=dispatches, written_at=datetime.now(UTC))
+            recipients = await resolve_recipients(session, batch.notifications)
+            await apply_batch(session, batch, recipients)
+            dispatches = await plan_outbound(session, batch, self._outbound, recipients)
+        return ReadModelOutcome(dispatches=dispatches)

@@ -5,7 +5,6 @@ Every model here is plain JSON an agent can type into the Temporal Web UI.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
@@ -93,13 +92,9 @@ class Dispatch(BaseModel):
 
 
 class ReadModelOutcome(BaseModel):
-    """What a read-model write leaves for the workflow to start (each a durable activity), and
-    when it was written."""
+    """What a read-model write leaves for the workflow to start: each a durable activity."""
 
     dispatches: list[Dispatch] = Field(default_factory=list)
-    written_at: datetime | None = Field(
-        None, description="the writer's clock when the write committed (recorded, so replay-safe)"
-    )
 
 
 class ExternalReply(BaseModel):

@@ -25,7 +25,7 @@ from domain.messages import Dispatch, ReadModelBatch
 from domain.notices import EMAIL, PUSH, SLACK, SMS, compose, external_channels
 from domain.ticket import NotificationIntent
 from persistence.models import Notification, NotificationChannel, NotificationStatus, User, table_of
-from persistence.readmodel import resolve_recipients
+from persistence.readmodel import Recipients, resolve_recipients
 from persistence.webhooks import plan_webhook_deliveries
 
 _notifications = table_of(Notification)
@@ -57,10 +57,18 @@ class Outbound:
 
 
 async def plan_outbound(
-    session: AsyncSession, batch: ReadModelBatch, outbound: Outbound
+    session: AsyncSession,
+    batch: ReadModelBatch,
+    outbound: Outbound,
+    recipients: Recipients | None = None,
 ) -> list[Dispatch]:
-    """Plan this change's notification sends and webhook deliveries; the pending ones."""
-    notifications = await _plan_notifications(session, batch, outbound)
+    """Plan this change's notification sends and webhook deliveries; the pending ones.
+
+    `recipients` are the intents' users if the caller has resolved them already.
+    """
+    if recipients is None:
+        recipients = await resolve_recipients(session, batch.notifications)
+    notifications = await _plan_notifications(session, batch, outbound, recipients)
     webhooks = await plan_webhook_deliveries(session, batch.ticket, batch.history)
     return [Dispatch(kind="notification", id=i) for i in notifications] + [
         Dispatch(kind="webhook", id=i) for i in webhooks
@@ -68,11 +76,10 @@ async def plan_outbound(
 
 
 async def _plan_notifications(
-    session: AsyncSession, batch: ReadModelBatch, outbound: Outbound
+    session: AsyncSession, batch: ReadModelBatch, outbound: Outbound, recipients: Recipients
 ) -> list[UUID]:
     if not batch.notifications:
         return []
-    recipients = await resolve_recipients(session, batch.notifications)
     user_ids = {u for users in recipients for u in users}
     if not user_ids:
         return []

@@ -45,6 +45,9 @@ _users = table_of(User)
 _DONE = (TicketStatus.RESOLVED.value, TicketStatus.CLOSED.value)
 
 
+Recipients = list[list[UUID]]  # per notification intent, the users it reaches
+
+
 class NewNotification(BaseModel):
     """An in-app notification this write created, to push live once committed."""
 
@@ -60,17 +63,22 @@ class NewNotification(BaseModel):
     created_at: datetime
 
 
-async def apply_batch(session: AsyncSession, batch: ReadModelBatch) -> list[NewNotification]:
+async def apply_batch(
+    session: AsyncSession, batch: ReadModelBatch, recipients: Recipients | None = None
+) -> list[NewNotification]:
     """Write `batch` in the session's transaction; the caller commits.
 
     Safe to repeat (nothing is duplicated) and to reorder (an older ticket version never
-    overwrites a newer one). Returns only the notifications this call inserted.
+    overwrites a newer one). Returns only the notifications this call inserted. `recipients`
+    are the intents' users if the caller has resolved them already.
     """
     ticket_id = batch.ticket.id
     await _upsert_ticket(session, batch)
     await _insert_comments(session, ticket_id, batch.comments)
     await _insert_history(session, ticket_id, batch.history)
-    created = await _insert_notifications(session, ticket_id, batch.notifications)
+    if recipients is None:
+        recipients = await resolve_recipients(session, batch.notifications)
+    created = await _insert_notifications(session, ticket_id, batch.notifications, recipients)
     await recount_load(session, _assignees(batch))
     await announce(session, created)
     return created
@@ -193,11 +201,13 @@ def _audit_row(ticket_id: UUID, entry: HistoryEntry) -> dict[str, Any]:
 
 
 async def _insert_notifications(
-    session: AsyncSession, ticket_id: UUID, intents: Sequence[NotificationIntent]
+    session: AsyncSession,
+    ticket_id: UUID,
+    intents: Sequence[NotificationIntent],
+    recipients: Recipients,
 ) -> list[NewNotification]:
     if not intents:
         return []
-    recipients = await resolve_recipients(session, intents)
     rows = [
         {
             "user_id": user_id,
@@ -228,8 +238,10 @@ async def _insert_notifications(
 
 async def resolve_recipients(
     session: AsyncSession, intents: Sequence[NotificationIntent]
-) -> list[list[UUID]]:
+) -> Recipients:
     """Each intent's users, in order and without repeats; unknown or deleted users are skipped."""
+    if not intents:
+        return []
     department_ids = {
         r.department_manager_of for i in intents for r in i.recipients if r.department_manager_of
     }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -70,7 +70,6 @@ _DELIVERY_RETRY = RetryPolicy(
     maximum_attempts=200,
 )
 _DELIVERY_WINDOW = timedelta(days=1)
-_TRUSTED_WRITE_LAG = timedelta(minutes=1)
 
 
 def _rejected(error: TicketflowError) -> ApplicationError:
@@ -92,7 +91,6 @@ class TicketWorkflow:
         self._timer_at: Wakeup | None = None
         self._searchable: dict[str, Any] = {}
         self._sending: set[asyncio.Task[None]] = set()
-        self._written_at: datetime | None = None  # see _now()
         self._rules = RuleBook(input.rules, input.time_rules_held)
         self._replan = False
         self._reroute = False  # moved to another department: routing picks a new agent
@@ -187,23 +185,10 @@ class TicketWorkflow:
             self._timer.cancel()
         self._timer_at = wakeup
         self._timer = None
-        if wakeup is not None:
-            delay = max((wakeup.at - self._now()).total_seconds(), 0.001)
-            self._timer = asyncio.create_task(workflow.sleep(delay, summary=wakeup.reason))
-
-    def _now(self) -> datetime:
-        """The time a timer armed now starts from.
-
-        `workflow.now()` stays at the start of the workflow task, but the server starts a timer
-        when the task completes, after the read-model writes it ran; a delay taken from the
-        task's start would fire late by as much. The last write's recorded clock is the later
-        (and replay-safe) estimate; a clock far off from the task's is not trusted.
-        """
-        now = workflow.now()
-        written = self._written_at
-        if written is not None and now < written < now + _TRUSTED_WRITE_LAG:
-            return written
-        return now
+        if wakeup is None:
+            return
+        delay = max((wakeup.at - workflow.now()).total_seconds(), 0.001)
+        self._timer = asyncio.create_task(workflow.sleep(delay, summary=wakeup.reason))
 
     def _timer_fired(self) -> bool:
         return self._timer is not None and self._timer.done()
@@ -273,7 +258,6 @@ class TicketWorkflow:
             summary=f"read model v{batch.ticket.version}",
         )
         outcome = ReadModelOutcome.model_validate(result) if result else None
-        self._written_at = outcome.written_at if outcome else None
         if outcome and outcome.dispatches and workflow.patched(OUTBOUND_PATCH):
             for dispatch in outcome.dispatches:
                 task = asyncio.create_task(self._send(dispatch))

@@ -17,14 +17,20 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
+from activities.readmodel import ReadModelActivities
+from activities.routing import RoutingActivities
 from domain.enums import Availability, Priority, Role, TicketStatus
 from domain.messages import (
     AssignInput,
     CommentInput,
     ExternalReply,
+    ReadModelBatch,
+    ReadModelOutcome,
     ResolveInput,
     SetPriorityInput,
     SetStatusInput,
@@ -42,15 +48,16 @@ from persistence.models import (
     TicketComment,
     User,
 )
+from persistence.outbox import Links, Outbound
 from persistence.repositories import tickets as ticket_rows
 from persistence.repositories import users
 from tests.persistence.factories import Desk
 from tests.support.standin import Answer, StandIn
 from ticketflow.settings import Settings
-from workers.main import build_worker
+from workers.main import WORKFLOW_RUNNER, build_worker
 from workflows.replay import replay_histories_from_json
 from workflows.search_attributes import TICKET_SLA_STATE
-from workflows.ticket import TicketWorkflow
+from workflows.ticket import READ_MODEL_ACTIVITY, TicketWorkflow
 
 HISTORIES = Path(__file__).parents[1] / "workflows" / "histories"
 SENDGRID_PATH = "/v3/mail/send"
@@ -292,4 +299,59 @@ async def test_a_new_ticket_is_routed_to_an_online_agent(
         async with session_factory() as session:
             agent = await session.get(User, desk.agent.id)
         assert agent is not None and agent.current_load == 1
+        await handle.terminate("test finished")
+
+
+SLOW_WRITE_S = 2.0
+
+
+async def test_a_deadline_armed_after_a_slow_write_still_fires_on_time(
+    dev_env: WorkflowEnvironment,
+    session_factory: async_sessionmaker[AsyncSession],
+    settings: Settings,
+) -> None:
+    """The first task writes the read model (slowly here) before its timer starts: the breach
+    must still land at the deadline, not a write's length after it."""
+    desk = await open_desk(session_factory)
+    draft = await draft_for(session_factory, desk, auto_close=timedelta(days=3))
+    five_seconds = PolicyTerms(
+        name="Five seconds, no warnings",
+        targets={Priority.P1: MetricTargets(first_response=timedelta(seconds=5))},
+        warn_at=(),
+    )
+    draft = draft.model_copy(update={"policy": five_seconds})
+    outbound = Outbound(Links(settings.public_url), frozenset())
+    written = ReadModelActivities(session_factory, outbound)
+
+    @activity.defn(name=READ_MODEL_ACTIVITY)
+    async def slow_apply(batch: ReadModelBatch) -> ReadModelOutcome:
+        await asyncio.sleep(SLOW_WRITE_S)
+        return await written.apply(batch)
+
+    routing = RoutingActivities(session_factory)
+    async with Worker(
+        dev_env.client,
+        task_queue=settings.task_queue,
+        workflows=[TicketWorkflow],
+        activities=[slow_apply, routing.pick, routing.release],
+        workflow_runner=WORKFLOW_RUNNER,
+    ):
+        handle = await dev_env.client.start_workflow(
+            TicketWorkflow.run,
+            TicketWorkflowInput(draft=draft),
+            id=f"ticket-{draft.number}",
+            task_queue=settings.task_queue,
+        )
+        breach_q = select(SlaHistory).where(
+            SlaHistory.ticket_id == draft.id, SlaHistory.event == "breached"
+        )
+        await eventually(lambda: _exists(session_factory, breach_q), within=15)
+        async with session_factory() as session:
+            breach = (await session.execute(breach_q)).scalar_one()
+        deadline = draft.created_at + timedelta(seconds=5)
+        assert breach.occurred_at == deadline
+        # The breach's own write takes SLOW_WRITE_S; a timer started a write late would add
+        # as much again.
+        late = (breach.recorded_at - deadline).total_seconds()
+        assert SLOW_WRITE_S <= late < SLOW_WRITE_S + 1.0
         await handle.terminate("test finished")
