@@ -6,7 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from domain.messages import ReadModelBatch, ReadModelOutcome
-from persistence.outbox import Outbound, plan_outbound
+from persistence.outbox import Outbound, people_of, plan_outbound, wording
 from persistence.readmodel import apply_batch, resolve_recipients
 
 APPLY_READ_MODEL = "apply_read_model"
@@ -29,6 +29,8 @@ class ReadModelActivities:
         """
         async with self._sessions.begin() as session:
             recipients = await resolve_recipients(session, batch.notifications)
-            await apply_batch(session, batch, recipients)
-            dispatches = await plan_outbound(session, batch, self._outbound, recipients)
+            people = await people_of(session, recipients)
+            words = wording(batch, people, self._outbound.links)
+            await apply_batch(session, batch, recipients, words)
+            dispatches = await plan_outbound(session, batch, self._outbound, recipients, people)
         return ReadModelOutcome(dispatches=dispatches)

@@ -22,10 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.enums import Locale
 from domain.messages import Dispatch, ReadModelBatch
-from domain.notices import EMAIL, PUSH, SLACK, SMS, compose, external_channels
+from domain.notices import EMAIL, PUSH, SLACK, SMS, Notice, compose, external_channels
 from domain.ticket import NotificationIntent
 from persistence.models import Notification, NotificationChannel, NotificationStatus, User, table_of
-from persistence.readmodel import Recipients, resolve_recipients
+from persistence.readmodel import Recipients, Wording, resolve_recipients
 from persistence.webhooks import plan_webhook_deliveries
 
 _notifications = table_of(Notification)
@@ -56,19 +56,46 @@ class Outbound:
     sending: frozenset[str]
 
 
+People = dict[UUID, User]
+
+
+async def people_of(session: AsyncSession, recipients: Recipients) -> People:
+    """The users the intents reach, loaded once for their locale, preferences and addresses."""
+    user_ids = {u for users in recipients for u in users}
+    if not user_ids:
+        return {}
+    return {u.id: u for u in await session.scalars(select(User).where(User.id.in_(user_ids)))}
+
+
+def wording(batch: ReadModelBatch, people: People, links: Links) -> Wording:
+    """Each reader's words for an in-app notification: the notice in their locale."""
+
+    def words(intent: NotificationIntent, user_id: UUID) -> tuple[str, str] | None:
+        user = people.get(user_id)
+        if user is None:
+            return None
+        notice = _notice(intent, user, batch, links)
+        return notice.subject, notice.body
+
+    return words
+
+
 async def plan_outbound(
     session: AsyncSession,
     batch: ReadModelBatch,
     outbound: Outbound,
     recipients: Recipients | None = None,
+    people: People | None = None,
 ) -> list[Dispatch]:
     """Plan this change's notification sends and webhook deliveries; the pending ones.
 
-    `recipients` are the intents' users if the caller has resolved them already.
+    `recipients` and `people` are the intents' users, if the caller has them already.
     """
     if recipients is None:
         recipients = await resolve_recipients(session, batch.notifications)
-    notifications = await _plan_notifications(session, batch, outbound, recipients)
+    if people is None:
+        people = await people_of(session, recipients)
+    notifications = await _plan_notifications(session, batch, outbound, recipients, people)
     webhooks = await plan_webhook_deliveries(session, batch.ticket, batch.history)
     return [Dispatch(kind="notification", id=i) for i in notifications] + [
         Dispatch(kind="webhook", id=i) for i in webhooks
@@ -76,19 +103,17 @@ async def plan_outbound(
 
 
 async def _plan_notifications(
-    session: AsyncSession, batch: ReadModelBatch, outbound: Outbound, recipients: Recipients
+    session: AsyncSession,
+    batch: ReadModelBatch,
+    outbound: Outbound,
+    recipients: Recipients,
+    people: People,
 ) -> list[UUID]:
-    if not batch.notifications:
-        return []
-    user_ids = {u for users in recipients for u in users}
-    if not user_ids:
-        return []
-    users = {u.id: u for u in await session.scalars(select(User).where(User.id.in_(user_ids)))}
     by_key = {
         row["idempotency_key"]: row
         for intent, ids in zip(batch.notifications, recipients, strict=True)
         for user_id in ids
-        if (user := users.get(user_id)) is not None
+        if (user := people.get(user_id)) is not None
         for row in _rows_for(intent, user, batch, outbound)
     }
     rows = list(by_key.values())  # one row per key: an upsert may touch a row only once
@@ -118,12 +143,10 @@ def _addresses(user: User, channel: str) -> list[str]:
     return []
 
 
-def _rows_for(
-    intent: NotificationIntent, user: User, batch: ReadModelBatch, outbound: Outbound
-) -> Iterator[dict[str, Any]]:
+def _notice(intent: NotificationIntent, user: User, batch: ReadModelBatch, links: Links) -> Notice:
     ticket = batch.ticket
-    url = outbound.links.ticket(ticket.number)
-    notice = compose(
+    url = links.ticket(ticket.number)
+    return compose(
         intent.event,
         Locale(user.locale),
         {
@@ -137,6 +160,13 @@ def _rows_for(
             **intent.params,
         },
     )
+
+
+def _rows_for(
+    intent: NotificationIntent, user: User, batch: ReadModelBatch, outbound: Outbound
+) -> Iterator[dict[str, Any]]:
+    notice = _notice(intent, user, batch, outbound.links)
+    ticket = batch.ticket
     preferences = {k: bool(v) for k, v in (user.notification_preferences or {}).items()}
     now = datetime.now(UTC)
     for channel in external_channels(intent.event, preferences):
@@ -160,4 +190,12 @@ def _rows_for(
             }
 
 
-__all__ = ["RECORDED_ONLY", "Links", "Outbound", "plan_outbound"]
+__all__ = [
+    "RECORDED_ONLY",
+    "Links",
+    "Outbound",
+    "People",
+    "people_of",
+    "plan_outbound",
+    "wording",
+]

@@ -7,7 +7,7 @@ batch can only skip rows, never duplicate them or roll a ticket back.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -46,6 +46,8 @@ _DONE = (TicketStatus.RESOLVED.value, TicketStatus.CLOSED.value)
 
 
 Recipients = list[list[UUID]]  # per notification intent, the users it reaches
+# The subject and body one user reads for one intent (None: the intent's own words).
+Wording = Callable[[NotificationIntent, UUID], tuple[str, str] | None]
 
 
 class NewNotification(BaseModel):
@@ -64,13 +66,17 @@ class NewNotification(BaseModel):
 
 
 async def apply_batch(
-    session: AsyncSession, batch: ReadModelBatch, recipients: Recipients | None = None
+    session: AsyncSession,
+    batch: ReadModelBatch,
+    recipients: Recipients | None = None,
+    wording: Wording | None = None,
 ) -> list[NewNotification]:
     """Write `batch` in the session's transaction; the caller commits.
 
     Safe to repeat (nothing is duplicated) and to reorder (an older ticket version never
     overwrites a newer one). Returns only the notifications this call inserted. `recipients`
-    are the intents' users if the caller has resolved them already.
+    are the intents' users if the caller has resolved them already; `wording` puts each
+    in-app notification in its reader's words.
     """
     ticket_id = batch.ticket.id
     await _upsert_ticket(session, batch)
@@ -78,7 +84,9 @@ async def apply_batch(
     await _insert_history(session, ticket_id, batch.history)
     if recipients is None:
         recipients = await resolve_recipients(session, batch.notifications)
-    created = await _insert_notifications(session, ticket_id, batch.notifications, recipients)
+    created = await _insert_notifications(
+        session, ticket_id, batch.notifications, recipients, wording
+    )
     await recount_load(session, _assignees(batch))
     await announce(session, created)
     return created
@@ -205,17 +213,23 @@ async def _insert_notifications(
     ticket_id: UUID,
     intents: Sequence[NotificationIntent],
     recipients: Recipients,
+    wording: Wording | None,
 ) -> list[NewNotification]:
     if not intents:
         return []
+
+    def words(intent: NotificationIntent, user_id: UUID) -> tuple[str, str]:
+        chosen = wording(intent, user_id) if wording else None
+        return chosen or (intent.subject, intent.body)
+
     rows = [
         {
             "user_id": user_id,
             "ticket_id": ticket_id,
             "channel": NotificationChannel.IN_APP,
             "event": intent.event,
-            "subject": intent.subject,
-            "body": intent.body,
+            "subject": subject,
+            "body": body,
             "urgent": intent.urgent,
             "idempotency_key": f"{intent.key}/{user_id}/in_app",
             "status": NotificationStatus.SENT,
@@ -223,6 +237,7 @@ async def _insert_notifications(
         }
         for intent, user_ids in zip(intents, recipients, strict=True)
         for user_id in user_ids
+        for subject, body in [words(intent, user_id)]
     ]
     if not rows:
         return []

@@ -314,7 +314,7 @@ async def test_an_assignment_reaches_the_assignee_live_and_nobody_else(
         assert assigned.status_code == 200, assigned.text
         pushed = await notification(agent)
         assert (pushed["event"], pushed["ticket_id"]) == ("assigned", ticket["id"])
-        assert pushed["subject"] == f"Ticket #{ticket['number']} assigned to you"
+        assert pushed["subject"] == f"[#{ticket['number']}] Assigned to you: {ticket['title']}"
         inbox = await live_api.http.get("/api/v1/notifications", headers=desk.agent.auth)
         assert inbox.json()["items"] == [pushed]  # the same shape as the REST inbox
 

@@ -8,8 +8,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.enums import Locale
 from domain.ticket import NotificationIntent, Recipient
 from persistence.models import Notification, NotificationChannel, NotificationStatus, User
-from persistence.outbox import RECORDED_ONLY, Links, Outbound, plan_outbound
-from persistence.readmodel import apply_batch
+from persistence.outbox import (
+    RECORDED_ONLY,
+    Links,
+    Outbound,
+    people_of,
+    plan_outbound,
+    wording,
+)
+from persistence.readmodel import apply_batch, resolve_recipients
 from tests.persistence.factories import Desk, batch
 
 LINKS = Links("https://help.example.com/")
@@ -146,3 +153,29 @@ async def test_a_user_mentioned_twice_in_one_comment_gets_one_email(
     await apply_batch(db_session, twice)
 
     assert len(await plan_outbound(db_session, twice, EVERY_CHANNEL)) == 1
+
+
+async def test_in_app_notifications_are_in_the_readers_language_too(
+    db_session: AsyncSession,
+) -> None:
+    desk = await Desk.create(db_session)
+    await db_session.execute(
+        update(User).where(User.id == desk.requester.id).values(locale=Locale.ES)
+    )
+    view = await desk.ticket(db_session)
+    created = batch(
+        view,
+        notifications=[
+            intent(
+                "created", Recipient(user_id=desk.requester.id), Recipient(user_id=desk.agent.id)
+            )
+        ],
+    )
+    recipients = await resolve_recipients(db_session, created.notifications)
+    people = await people_of(db_session, recipients)
+    await apply_batch(db_session, created, recipients, wording(created, people, LINKS))
+
+    spanish = [r for r in await rows_of(db_session, desk.requester) if r.channel == "in_app"]
+    english = [r for r in await rows_of(db_session, desk.agent) if r.channel == "in_app"]
+    assert spanish[0].subject == f"[#{view.number}] Hemos recibido su solicitud: {view.title}"
+    assert english[0].subject == f"[#{view.number}] We received your request: {view.title}"
