@@ -116,7 +116,10 @@ def create_app(settings: Settings, resources: Resources | None = None) -> FastAP
     app.add_middleware(
         BodyLimitMiddleware,
         limit=MAX_BODY_BYTES,
-        larger={f"{API_PREFIX}/webhooks/sendgrid/inbound": MAX_INBOUND_EMAIL_BYTES},
+        larger={
+            f"{API_PREFIX}/webhooks/{path}": MAX_INBOUND_EMAIL_BYTES
+            for path in ("sendgrid/inbound", "email-incoming")
+        },
     )
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics, router=app.router)
     return app

@@ -79,6 +79,11 @@ def _public_url(settings: Settings, request: Request) -> str:
 
 
 @router.post(
+    "/email-incoming",
+    summary="The same as /webhooks/sendgrid/inbound, under the seed's path [Inbound secret]",
+    openapi_extra=_SENDGRID_FORM,
+)
+@router.post(
     "/sendgrid/inbound",
     summary="An inbound e-mail, from SendGrid Inbound Parse [Inbound secret]",
     description=(
@@ -109,6 +114,13 @@ async def sendgrid_inbound(
     return InboundReceipt(ticket=landed.ticket, comment_id=landed.comment_id)
 
 
+@router.post(
+    "/sms-reply",
+    summary="The same as /webhooks/twilio/sms, under the seed's path [Twilio signature]",
+    response_class=Response,
+    responses={200: {"content": {"text/xml": {}}, "description": "empty TwiML"}},
+    openapi_extra=_TWILIO_FORM,
+)
 @router.post(
     "/twilio/sms",
     summary="An inbound SMS or WhatsApp message, from Twilio [Twilio signature]",

@@ -86,7 +86,8 @@ async def deliver(
     ]
     parts += list((files or {}).items())
     request.setdefault("params", {"token": SECRET})
-    return await api.post(INBOUND, files=parts, **request)
+    url = request.pop("url", INBOUND)
+    return await api.post(url, files=parts, **request)
 
 
 async def delivered(api: httpx.AsyncClient, fields: dict[str, str], **kw: Any) -> dict[str, Any]:
@@ -414,3 +415,16 @@ async def test_an_email_with_a_few_megabytes_of_attachments_is_taken_and_a_huge_
 
 def file_sizes(directory: Path) -> list[int]:
     return [p.stat().st_size for p in directory.rglob("*") if p.is_file()]
+
+
+async def test_the_seeds_email_incoming_path_is_the_same_webhook(
+    api: httpx.AsyncClient, desk: Desk
+) -> None:
+    fields = email(stranger(), "Cannot print", "The printer says no")
+    opened = await deliver(api, fields, url=f"{V1}/webhooks/email-incoming")
+    assert opened.status_code == 200, opened.text
+    assert opened.json()["ticket"] is not None
+    refused = await deliver(
+        api, email(stranger(), "x", "y"), url=f"{V1}/webhooks/email-incoming", params={}
+    )
+    assert refused.status_code == 401

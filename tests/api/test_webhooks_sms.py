@@ -188,3 +188,18 @@ async def test_without_an_auth_token_the_webhook_is_unavailable(
         response = await client.post(SMS, data=params, headers=signed(params))
     assert_problem(response, 503)
     assert await user_for(session_factory, sender) is None
+
+
+async def test_the_seeds_sms_reply_path_is_the_same_webhook(
+    api: httpx.AsyncClient, desk: Desk
+) -> None:
+    seed_path = f"{V1}/webhooks/sms-reply"
+    params = message(new_number(), "Printer jammed again")
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(PUBLIC_URL + seed_path, params)
+    answered = await api.post(seed_path, data=params, headers={"X-Twilio-Signature": signature})
+    assert answered.status_code == 200, answered.text
+    assert answered.headers["content-type"].startswith("text/xml")
+    forged = await api.post(
+        seed_path, data=params, headers=signed(params)
+    )  # signed for another path
+    assert forged.status_code == 403
