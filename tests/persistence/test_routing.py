@@ -143,3 +143,32 @@ async def test_200_concurrent_picks_spread_evenly_within_capacity(
     assert more == {**dict.fromkeys(agents, 10), None: 10}
     async with session_factory() as session:
         assert await loads(session, *agents) == [50] * 5
+
+
+async def test_the_pick_and_the_available_list_agree_on_who_may_take_a_ticket(
+    db_session: AsyncSession,
+) -> None:
+    """`pick_agent` runs in the database (migration 0005) and `available_agents` in SQLAlchemy:
+    for every kind of agent, the first one listed is the one picked, and nobody listed means
+    nobody picked."""
+    department = (await add_department(db_session)).id
+    variants: list[dict[str, Any]] = [
+        {"availability": Availability.AWAY},
+        {"status": UserStatus.INACTIVE},
+        {"deleted_at": T0},
+        {"role": Role.USER},
+        {"current_load": 10, "max_load": 10},
+        {"skills": ["billing"]},
+        {"skills": ["VPN", "network"], "current_load": 3},
+        {"current_load": 4},
+        {"skills": ["Network"], "current_load": 2, "last_assigned_at": T0},
+    ]
+    for fields in variants:
+        await agent(db_session, department, **fields)
+    for category in ("network", "billing", "printers"):
+        listed = [
+            u.id
+            for u in await available_agents(db_session, department_id=department, category=category)
+        ]
+        picked = await pick_agent(db_session, department, category)
+        assert picked == (listed[0] if listed else None), category
