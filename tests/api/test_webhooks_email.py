@@ -350,8 +350,10 @@ async def test_attachments_are_stored_and_linked_to_the_ticket_and_the_comment(
         assert stored_file(row.url) == (attachments_dir, data)
 
     async def replied_in_thread() -> bool:
-        bodies = [c["body"] for c in await comments(api, opened["ticket"], desk.admin.auth)]
-        return bodies == ["Attached: app.log"]
+        thread = await comments(api, opened["ticket"], desk.admin.auth)
+        return [(c["body"], c["attachments"]) for c in thread] == [
+            ("Attached: app.log", [rows[1].url])
+        ]
 
     await eventually(replied_in_thread)
 

@@ -8,6 +8,7 @@ work it). A reply to a closed ticket opens a follow-up ticket instead, as helpde
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from email.utils import parseaddr
 from uuid import UUID, uuid5
 
@@ -92,7 +93,11 @@ def _new_ticket(
 
 
 async def _reply(
-    client: Client, ticket: tickets_service.TicketRef, sender: User, mail: InboundEmail
+    client: Client,
+    ticket: tickets_service.TicketRef,
+    sender: User,
+    mail: InboundEmail,
+    files: Sequence[attachments.StoredFile],
 ) -> Landed | None:
     comment_id = comment_id_for(mail.key)
     reply = ExternalReply(
@@ -102,6 +107,7 @@ async def _reply(
         source=Source.EMAIL,
         message_id=mail.message_id,
         comment_id=comment_id,
+        attachments=[f.url for f in files],
     )
     if await delivery.send_reply(client, ticket.number, reply):
         return Landed(ticket.number, comment_id)
@@ -109,7 +115,12 @@ async def _reply(
 
 
 async def _land(
-    session: AsyncSession, client: Client, settings: Settings, sender: User, mail: InboundEmail
+    session: AsyncSession,
+    client: Client,
+    settings: Settings,
+    sender: User,
+    mail: InboundEmail,
+    files: Sequence[attachments.StoredFile],
 ) -> Landed:
     key = idempotency_key(mail.key)
     earlier = await delivery.earlier_ticket(session, sender, key)
@@ -121,7 +132,7 @@ async def _land(
         body = _new_ticket(mail, department_id, follow_up_of=None)
     else:
         if ticket.view.status is not TicketStatus.CLOSED:
-            landed = await _reply(client, ticket, sender, mail)
+            landed = await _reply(client, ticket, sender, mail, files)
             if landed is not None:
                 return landed
         # A follow-up stays with the team that had the closed ticket.
@@ -136,7 +147,7 @@ async def receive_email(
     sender = await people.requester_for_email(session, mail.sender, mail.sender_name)
     people.check_may_write(sender)
     stored = await attachments.store(settings.attachments_dir, mail.key, mail.attachments)
-    landed = await _land(session, client, settings, sender, mail)
+    landed = await _land(session, client, settings, sender, mail, stored)
     await attachments.link(
         session,
         stored,
