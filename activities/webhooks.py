@@ -30,6 +30,7 @@ from domain.webhook_signature import (
     signature_timestamp,
 )
 from persistence.models import DeliveryStatus
+from persistence.outbox import Links
 from persistence.secrets import SecretBox, SecretsUnavailable
 from persistence.webhooks import DeliveryOutcome, DeliveryTarget, delivery_target, record_outcome
 from ticketflow.settings import Settings
@@ -162,7 +163,7 @@ def chat_message(provider: str, payload: dict[str, Any], public_url: str) -> dic
     entry = payload.get("entry") or {}
     subject = f"#{number} {ticket.get('title', '')}".strip() if number else payload["event"]
     body = f"{payload['event']}: {entry.get('summary', '')}".rstrip(": ")
-    url = f"{public_url.rstrip('/')}/api/v1/tickets/{number}" if number else None
+    url = Links(public_url).ticket(number) if number else None
     urgent = payload["event"] in ("sla.breached", "incident.created")
     if provider == "slack":
         blocks = ticket_blocks(

@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from api.errors import ApiError
-from api.paths import API_PREFIX
 from api.schemas.templates import TemplateCreate, TemplateUpdate
 from api.services import tickets as tickets_service
 from domain.enums import Locale, Role
@@ -28,6 +27,7 @@ from domain.templates import (
 )
 from domain.views import TicketView
 from persistence.models import ResponseTemplate, User
+from persistence.outbox import Links
 from persistence.repositories import departments as departments_repo
 from persistence.repositories import templates as templates_repo
 from persistence.repositories import users as users_repo
@@ -126,7 +126,7 @@ async def delete_template(session: AsyncSession, template_id: UUID, caller: User
 
 def ticket_links(settings: Settings, number: int) -> TicketLinks:
     """Where the ticket, and its rating, live under the public URL."""
-    url = f"{settings.public_url.rstrip('/')}{API_PREFIX}/tickets/{number}"
+    url = Links(settings.public_url).ticket(number)
     return TicketLinks(url=url, survey_url=f"{url}/rate")
 
 
