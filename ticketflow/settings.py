@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     firebase_credentials: str | None = None
     fcm_base_url: str | None = None
     slack_bot_token: SecretStr | None = None
+    # The Slack app, for installing it into a workspace (OAuth v2, `incoming-webhook` scope).
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_api_url: str | None = None
     slack_channel: str | None = None

@@ -11,6 +11,7 @@ from api.paths import API_PREFIX
 from api.schemas.common import DEFAULT_LIMIT, PROBLEM_RESPONSES, Limit, Page, Problem
 from api.schemas.integrations import PROVIDER_PATTERN, IntegrationOut, IntegrationWrite
 from api.services import integrations as service
+from api.services import slack_install as slack_install_service
 from persistence import webhooks as webhooks_repo
 
 router = APIRouter(
@@ -46,6 +47,14 @@ async def list_integrations(
     return Page(
         items=[IntegrationOut.from_row(i) for i in page.items], next_cursor=page.next_cursor
     )
+
+
+@router.get(
+    "/slack/install",
+    summary="Where to approve the Slack app; Slack then calls /webhooks/slack/callback [Admin]",
+)
+async def slack_install(admin: AdminUser, settings: SettingsDep) -> dict[str, str]:
+    return {"authorize_url": slack_install_service.authorize_url(settings, admin.id)}
 
 
 @router.post(

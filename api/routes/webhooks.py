@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Query, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Path, Query, Request, Response
 from twilio.twiml.messaging_response import MessagingResponse
 
 from api.app_state import resources_of
@@ -14,10 +14,13 @@ from api.deps import MetricsDep, SessionDep, SettingsDep, TemporalDep
 from api.middleware import Metrics
 from api.paths import API_PREFIX
 from api.schemas.common import PROBLEM_RESPONSES
+from api.schemas.integrations import IntegrationOut
 from api.schemas.webhooks import InboundReceipt, SlackAck
+from api.services import slack_install
 from api.services.inbound import mailbox, proofs, slack, sms
 from api.services.inbound.delivery import Landed
 from api.services.inbound.mail import MAX_ATTACHMENTS, read_sendgrid_form
+from domain.errors import NotFound
 from ticketflow.settings import Settings
 
 router = APIRouter(
@@ -178,3 +181,26 @@ async def slack_actions(
     elif outcome.ack.text:
         background.add_task(slack.tell, interaction.response_url, outcome.ack.text)
     return outcome.ack
+
+
+@router.api_route(
+    "/{provider}/callback",
+    methods=["GET", "POST"],
+    summary="OAuth callback: the Slack app approved in a workspace [signed state]",
+    description=(
+        "Slack sends the admin's browser here with `code` and the `state` that "
+        "`GET /integrations/slack/install` issued; the code becomes the `slack` integration."
+    ),
+)
+async def oauth_callback(
+    provider: Annotated[str, Path(max_length=40)],
+    session: SessionDep,
+    settings: SettingsDep,
+    code: Annotated[str, Query(min_length=1, max_length=512)],
+    state: Annotated[str, Query(min_length=1, max_length=2048)],
+) -> IntegrationOut:
+    if provider != slack_install.PROVIDER:
+        raise NotFound(f"no OAuth install for provider {provider!r}")
+    integration = await slack_install.complete(session, settings, code, state)
+    await session.commit()
+    return IntegrationOut.from_row(integration)
