@@ -183,14 +183,19 @@ async def slack_actions(
     return outcome.ack
 
 
-@router.api_route(
+@router.get(
     "/{provider}/callback",
-    methods=["GET", "POST"],
+    operation_id="oauth_callback",
     summary="OAuth callback: the Slack app approved in a workspace [signed state]",
     description=(
         "Slack sends the admin's browser here with `code` and the `state` that "
         "`GET /integrations/slack/install` issued; the code becomes the `slack` integration."
     ),
+)
+@router.post(
+    "/{provider}/callback",
+    operation_id="oauth_callback_post",
+    summary="The OAuth callback, posted [signed state]",
 )
 async def oauth_callback(
     provider: Annotated[str, Path(max_length=40)],
