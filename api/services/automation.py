@@ -63,18 +63,6 @@ def validated(data: Mapping[str, Any]) -> Rule:
         raise InvalidInput(f"invalid rule: {_reason(error)}") from error
 
 
-def _definition(row: AutomationRule) -> dict[str, Any]:
-    return {
-        "name": row.name,
-        "description": row.description,
-        "enabled": row.enabled,
-        "position": row.position,
-        "trigger": row.trigger.value,
-        "conditions": row.conditions,
-        "actions": row.actions,
-    }
-
-
 async def _check_name_free(session: AsyncSession, name: str, rule_id: UUID | None = None) -> None:
     # Names identify rules to people (and to seed_rules), so two rules may not share one.
     existing = await rules_repo.get_by_name(session, name)
@@ -124,7 +112,7 @@ async def update_rule(session: AsyncSession, rule_id: UUID, body: RuleUpdate) ->
     given = body.model_dump(mode="json", exclude_unset=True)
     # null clears the description; for any other field it means "leave as is".
     given = {k: v for k, v in given.items() if v is not None or k == "description"}
-    rule = validated({**_definition(row), **given})
+    rule = validated({**rules_repo.definition(row), **given})
     await _check_name_free(session, rule.name, rule_id)
     await _check_references(session, rule)
     updated = await rules_repo.replace(session, rule_id, RuleFields.of(rule))

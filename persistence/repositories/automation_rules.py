@@ -121,21 +121,23 @@ async def delete_rule(session: AsyncSession, rule_id: UUID) -> bool:
     return await session.scalar(statement.returning(AutomationRule.id)) is not None
 
 
+def definition(row: AutomationRule) -> dict[str, Any]:
+    """The stored rule as the plain fields a `Rule` is made from (without its id)."""
+    return {
+        "name": row.name,
+        "description": row.description,
+        "enabled": row.enabled,
+        "position": row.position,
+        "trigger": row.trigger.value,
+        "conditions": row.conditions,
+        "actions": row.actions,
+    }
+
+
 def to_rule(row: AutomationRule) -> Rule | None:
     """The stored rule in domain terms; None (and a log line) if it no longer validates."""
     try:
-        return Rule.model_validate(
-            {
-                "id": row.id,
-                "name": row.name,
-                "description": row.description,
-                "enabled": row.enabled,
-                "position": row.position,
-                "trigger": row.trigger.value,
-                "conditions": row.conditions,
-                "actions": row.actions,
-            }
-        )
+        return Rule.model_validate({"id": row.id, **definition(row)})
     except ValidationError as exc:
         log.error("automation rule %s (%s) is invalid and is skipped: %s", row.name, row.id, exc)
         return None
