@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
+from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
@@ -18,7 +19,6 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.schemas.tickets import TicketCreate
 from api.services import tickets as tickets_service
 from domain.enums import TicketStatus
-from domain.messages import ExternalReply
 from domain.views import TicketView
 from persistence.models import Department, Ticket, User
 from persistence.repositories import tickets as tickets_repo
@@ -34,12 +34,12 @@ class Landed:
     opened: TicketView | None = None  # set when this delivery opened the ticket
 
 
-async def send_reply(client: Client, number: int, reply: ExternalReply) -> bool:
-    """Signal the reply to the ticket's workflow; False when the workflow is gone for good."""
+async def signal_ticket(client: Client, number: int, signal: str, payload: BaseModel) -> bool:
+    """Signal the ticket's workflow; False when the workflow is gone for good."""
     handle = client.get_workflow_handle(tickets_service.workflow_id(number))
     try:
         async with tickets_service.engine_deadline():
-            await handle.signal("external_reply", reply)
+            await handle.signal(signal, payload)
     except RPCError as error:
         if error.status is RPCStatusCode.NOT_FOUND:
             return False

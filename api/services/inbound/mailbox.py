@@ -109,7 +109,7 @@ async def _reply(
         comment_id=comment_id,
         attachments=[f.url for f in files],
     )
-    if await delivery.send_reply(client, ticket.number, reply):
+    if await delivery.signal_ticket(client, ticket.number, "external_reply", reply):
         return Landed(ticket.number, comment_id)
     return None
 

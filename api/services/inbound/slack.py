@@ -18,13 +18,12 @@ from pydantic import ValidationError
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
 
 from activities.channels.slack import ticket_blocks
 from api.paths import API_PREFIX
 from api.schemas.webhooks import SlackAck, SlackInteraction
 from api.services import tickets as tickets_service
-from api.services.inbound import people
+from api.services.inbound import delivery, people
 from domain.enums import TicketStatus
 from domain.errors import InvalidInput
 from domain.messages import SlackAction
@@ -90,18 +89,6 @@ def _ticket_number(value: str | None) -> int | None:
     return None
 
 
-async def _signal(client: Client, number: int, action: SlackAction) -> bool:
-    handle = client.get_workflow_handle(tickets_service.workflow_id(number))
-    try:
-        async with tickets_service.engine_deadline():
-            await handle.signal("slack_action", action)
-    except RPCError as error:
-        if error.status is RPCStatusCode.NOT_FOUND:
-            return False
-        raise
-    return True
-
-
 async def press(
     session: AsyncSession, client: Client, settings: Settings, interaction: SlackInteraction
 ) -> Outcome:
@@ -122,7 +109,7 @@ async def press(
         return Outcome(SlackAck.saying(NOT_AN_AGENT))
     action: Action = next(a for a in ACTIONS if a == button.action_id)
     signal = SlackAction(action=action, agent_id=agent.id, slack_user_id=slack_user_id)
-    if not await _signal(client, number, signal):
+    if not await delivery.signal_ticket(client, number, "slack_action", signal):
         return Outcome(SlackAck.saying(f"Ticket #{number} can no longer be changed."))
     url = f"{settings.public_url.rstrip('/')}{API_PREFIX}/tickets/{number}"
     pressed = Pressed(number, action, agent.id, agent.name, interaction.response_url, url)

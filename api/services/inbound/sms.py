@@ -92,7 +92,7 @@ async def receive_sms(
             message_id=sms.message_sid,
             comment_id=comment_id,
         )
-        if await delivery.send_reply(client, number, reply):
+        if await delivery.signal_ticket(client, number, "external_reply", reply):
             return Landed(number, comment_id)
     metadata = {
         "sms": {"from": sms.sender, "message_sid": sms.message_sid, "media": list(sms.media)}
