@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.attempts import is_last_attempt
 from activities.channels import Channels
 from activities.channels.base import (
     ChannelName,
@@ -87,10 +88,7 @@ class DeliveryActivities:
         return _Planned(_message(row, number, url), row.status)
 
     async def _retry_later(self, notification_id: UUID, error: ProviderUnavailable) -> NoReturn:
-        info = activity.info()
-        policy = info.retry_policy
-        last = policy is not None and 0 < policy.maximum_attempts <= info.attempt
-        status = NotificationStatus.FAILED if last else NotificationStatus.PENDING
+        status = NotificationStatus.FAILED if is_last_attempt() else NotificationStatus.PENDING
         await self._record(notification_id, status, error=str(error))
         raise ApplicationError(
             f"notification {notification_id} not sent: {error}",

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.attempts import is_last_attempt
 from activities.channels.base import OutboundMessage, parse_retry_after
 from activities.channels.slack import ticket_blocks
 from activities.channels.teams import teams_card
@@ -185,10 +186,7 @@ def chat_message(provider: str, payload: dict[str, Any], public_url: str) -> dic
 
 def _pending() -> DeliveryStatus:
     """Pending while Temporal will try again; failed on the retry policy's last attempt."""
-    info = activity.info()
-    policy = info.retry_policy
-    last = policy is not None and 0 < policy.maximum_attempts <= info.attempt
-    return DeliveryStatus.FAILED if last else DeliveryStatus.PENDING
+    return DeliveryStatus.FAILED if is_last_attempt() else DeliveryStatus.PENDING
 
 
 async def _post(url: str, body: bytes, headers: dict[str, str]) -> Reply:
