@@ -6,8 +6,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from domain.messages import ReadModelBatch, ReadModelOutcome
-from persistence.outbox import Outbound, people_of, plan_outbound, wording
-from persistence.readmodel import apply_batch, resolve_recipients
+from persistence.outbox import Outbound, plan_outbound, recipients_and_people, wording
+from persistence.readmodel import apply_batch
 
 APPLY_READ_MODEL = "apply_read_model"
 
@@ -28,9 +28,9 @@ class ReadModelActivities:
         to start as activities.
         """
         async with self._sessions.begin() as session:
-            recipients = await resolve_recipients(session, batch.notifications)
-            people = await people_of(session, recipients)
+            resolved = await recipients_and_people(session, batch.notifications)
+            recipients, people = resolved
             words = wording(batch, people, self._outbound.links)
             await apply_batch(session, batch, recipients, words)
-            dispatches = await plan_outbound(session, batch, self._outbound, recipients, people)
+            dispatches = await plan_outbound(session, batch, self._outbound, resolved)
         return ReadModelOutcome(dispatches=dispatches)

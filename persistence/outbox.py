@@ -10,7 +10,7 @@ workflow, which starts one delivery activity each.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,7 +25,7 @@ from domain.messages import Dispatch, ReadModelBatch
 from domain.notices import EMAIL, PUSH, SLACK, SMS, Notice, compose, external_channels
 from domain.ticket import NotificationIntent
 from persistence.models import Notification, NotificationChannel, NotificationStatus, User, table_of
-from persistence.readmodel import Recipients, Wording, resolve_recipients
+from persistence.readmodel import Recipients, Wording, wanted_users
 from persistence.webhooks import plan_webhook_deliveries
 
 _notifications = table_of(Notification)
@@ -59,12 +59,18 @@ class Outbound:
 People = dict[UUID, User]
 
 
-async def people_of(session: AsyncSession, recipients: Recipients) -> People:
-    """The users the intents reach, loaded once for their locale, preferences and addresses."""
-    user_ids = {u for users in recipients for u in users}
-    if not user_ids:
-        return {}
-    return {u.id: u for u in await session.scalars(select(User).where(User.id.in_(user_ids)))}
+async def recipients_and_people(
+    session: AsyncSession, intents: Sequence[NotificationIntent]
+) -> tuple[Recipients, People]:
+    """Each intent's live users (as `resolve_recipients`), and those users loaded for their
+    locale, preferences and addresses: one query for both."""
+    wanted = await wanted_users(session, intents)
+    user_ids = {u for users in wanted for u in users}
+    people: People = {}
+    if user_ids:
+        live = select(User).where(User.id.in_(user_ids), User.deleted_at.is_(None))
+        people = {u.id: u for u in await session.scalars(live)}
+    return [[u for u in users if u in people] for users in wanted], people
 
 
 def wording(batch: ReadModelBatch, people: People, links: Links) -> Wording:
@@ -84,17 +90,15 @@ async def plan_outbound(
     session: AsyncSession,
     batch: ReadModelBatch,
     outbound: Outbound,
-    recipients: Recipients | None = None,
-    people: People | None = None,
+    resolved: tuple[Recipients, People] | None = None,
 ) -> list[Dispatch]:
     """Plan this change's notification sends and webhook deliveries; the pending ones.
 
-    `recipients` and `people` are the intents' users, if the caller has them already.
+    `resolved` is `recipients_and_people` of the batch's intents, if the caller has it.
     """
-    if recipients is None:
-        recipients = await resolve_recipients(session, batch.notifications)
-    if people is None:
-        people = await people_of(session, recipients)
+    if resolved is None:
+        resolved = await recipients_and_people(session, batch.notifications)
+    recipients, people = resolved
     notifications = await _plan_notifications(session, batch, outbound, recipients, people)
     webhooks = await plan_webhook_deliveries(session, batch.ticket, batch.history)
     return [Dispatch(kind="notification", id=i) for i in notifications] + [
@@ -195,7 +199,7 @@ __all__ = [
     "Links",
     "Outbound",
     "People",
-    "people_of",
     "plan_outbound",
+    "recipients_and_people",
     "wording",
 ]

@@ -255,6 +255,21 @@ async def resolve_recipients(
     session: AsyncSession, intents: Sequence[NotificationIntent]
 ) -> Recipients:
     """Each intent's users, in order and without repeats; unknown or deleted users are skipped."""
+    wanted = await wanted_users(session, intents)
+    every_user = {user_id for users in wanted for user_id in users}
+    known = set()
+    if every_user:
+        known = set(
+            await session.scalars(
+                select(User.id).where(User.id.in_(every_user), User.deleted_at.is_(None))
+            )
+        )
+    return [[user_id for user_id in users if user_id in known] for users in wanted]
+
+
+async def wanted_users(session: AsyncSession, intents: Sequence[NotificationIntent]) -> Recipients:
+    """Each intent's users as it names them (roles resolved), in order, without repeats; not
+    yet checked to exist."""
     if not intents:
         return []
     department_ids = {
@@ -286,16 +301,7 @@ async def resolve_recipients(
             elif recipient.admins:
                 yield from admins
 
-    wanted = [list(dict.fromkeys(u for u in candidates(i) if u)) for i in intents]
-    every_user = {user_id for users in wanted for user_id in users}
-    known = set()
-    if every_user:
-        known = set(
-            await session.scalars(
-                select(User.id).where(User.id.in_(every_user), User.deleted_at.is_(None))
-            )
-        )
-    return [[user_id for user_id in users if user_id in known] for users in wanted]
+    return [list(dict.fromkeys(u for u in candidates(i) if u)) for i in intents]
 
 
 _LOAD_FIELDS = ("assignee_id", "status")

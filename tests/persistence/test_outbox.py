@@ -12,11 +12,11 @@ from persistence.outbox import (
     RECORDED_ONLY,
     Links,
     Outbound,
-    people_of,
     plan_outbound,
+    recipients_and_people,
     wording,
 )
-from persistence.readmodel import apply_batch, resolve_recipients
+from persistence.readmodel import apply_batch
 from tests.persistence.factories import Desk, batch
 
 LINKS = Links("https://help.example.com/")
@@ -171,8 +171,7 @@ async def test_in_app_notifications_are_in_the_readers_language_too(
             )
         ],
     )
-    recipients = await resolve_recipients(db_session, created.notifications)
-    people = await people_of(db_session, recipients)
+    recipients, people = await recipients_and_people(db_session, created.notifications)
     await apply_batch(db_session, created, recipients, wording(created, people, LINKS))
 
     spanish = [r for r in await rows_of(db_session, desk.requester) if r.channel == "in_app"]
