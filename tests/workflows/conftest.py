@@ -120,7 +120,7 @@ class Tickets:
         return handle
 
     async def end_all(self) -> None:
-        # A ticket left running would hold the shared time-skipping clock for the next test.
+        # A ticket left running would keep firing timers and tasks into the worker's shutdown.
         for handle in self.handles:
             with contextlib.suppress(RPCError):
                 await handle.terminate("test finished")
