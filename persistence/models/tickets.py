@@ -6,7 +6,17 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Sequence, false, func, text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Identity,
+    Index,
+    Sequence,
+    false,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from domain.enums import ClockState, Impact, Priority, Role, Source, TicketStatus, Urgency
@@ -84,9 +94,12 @@ class TicketIdempotencyKey(HasCreatedAt, Base):
 
 class TicketComment(HasId, HasTimestamps, Base):
     __tablename__ = "ticket_comments"
-    __table_args__ = (Index(None, "ticket_id", "created_at"),)
+    __table_args__ = (Index(None, "ticket_id", "created_at", "seq"),)
 
     ticket_id: Mapped[UUID] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    # The order comments were written in: replies a ticket took in the same instant (one
+    # workflow task) share `created_at`, and the thread must still read in their order.
+    seq: Mapped[int] = mapped_column(BigInteger, Identity(always=True))
     author_id: Mapped[UUID]  # no foreign key, as for tickets.requester_id
     body: Mapped[str]
     private: Mapped[bool] = mapped_column(default=False, server_default=false())

@@ -23,7 +23,7 @@ from persistence.pagination import DEFAULT_LIMIT, Keyset, Page, paginate
 from persistence.readmodel import recount_load
 
 BY_NUMBER = Keyset((Ticket.number,))
-CHRONOLOGICAL = Keyset((TicketComment.created_at, TicketComment.id), descending=False)
+CHRONOLOGICAL = Keyset((TicketComment.created_at, TicketComment.seq), descending=False)
 
 
 @dataclass(frozen=True, slots=True)

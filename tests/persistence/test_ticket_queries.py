@@ -140,6 +140,31 @@ async def test_requesters_never_see_private_comments(db_session: AsyncSession) -
     assert {c.body for c in for_agent.items} == {"We are on it", "Third fire this week"}
 
 
+async def test_comments_of_the_same_instant_read_in_the_order_they_were_written(
+    db_session: AsyncSession,
+) -> None:
+    desk = await Desk.create(db_session)
+    view = await desk.ticket(db_session)
+    bodies = [f"reply {n}" for n in range(12)]  # all at T0, as replies taken in one task
+    await apply_batch(
+        db_session, batch(view, comments=[comment(desk.requester.id, b) for b in bodies[:8]])
+    )
+    await apply_batch(
+        db_session, batch(view, comments=[comment(desk.agent.id, b) for b in bodies[8:]])
+    )
+
+    pages: list[str] = []
+    cursor = None
+    while True:
+        page = await tickets.list_comments(
+            db_session, view.id, include_private=True, limit=5, cursor=cursor
+        )
+        pages += [c.body for c in page.items]
+        if (cursor := page.next_cursor) is None:
+            break
+    assert pages == bodies
+
+
 async def test_breaches_list_breached_tickets_with_their_breach_events(
     db_session: AsyncSession,
 ) -> None:
