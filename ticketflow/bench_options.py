@@ -14,17 +14,19 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
         action="store_true",
         help="300 tickets, 50 breaches, 50 time-rule firings, a burst of 300 breaches",
     )
-    parser.add_argument("--concurrency", type=_positive, default=16, help="requests in flight (16)")
-    parser.add_argument("--tickets", type=_positive, help="tickets opened and parked (1000)")
-    parser.add_argument("--breaches", type=_positive, help="SLA breaches timed (200)")
-    parser.add_argument("--rule-tickets", type=_positive, help="time-rule firings timed (200)")
     parser.add_argument(
-        "--burst", type=_positive, help="SLA breaches due in the same minute, timed (1000)"
+        "--concurrency", type=positive_int, default=16, help="requests in flight (16)"
+    )
+    parser.add_argument("--tickets", type=positive_int, help="tickets opened and parked (1000)")
+    parser.add_argument("--breaches", type=positive_int, help="SLA breaches timed (200)")
+    parser.add_argument("--rule-tickets", type=positive_int, help="time-rule firings timed (200)")
+    parser.add_argument(
+        "--burst", type=positive_int, help="SLA breaches due in the same minute, timed (1000)"
     )
     return parser
 
 
-def _positive(text: str) -> int:
+def positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text} is not a positive number")

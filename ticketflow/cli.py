@@ -15,7 +15,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from ticketflow.bench_options import add_bench_arguments
+from ticketflow.bench_options import add_bench_arguments, positive_int
 from ticketflow.devstack.dev import DevOptions, run_dev
 from ticketflow.devstack.errors import DevStackError
 from ticketflow.devstack.serve import ApiServer, StopSignals, serve
@@ -54,6 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_argument("--dev", action="store_true", help="allow the built-in JWT secret")
     api.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     api.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    api.add_argument(
+        "--processes",
+        type=positive_int,
+        default=1,
+        help="API processes sharing the port (default 1; about one per core)",
+    )
+    # How `--processes` hands its listening socket to each process.
+    api.add_argument("--fd", type=int, help=argparse.SUPPRESS)
     commands.add_parser("worker", help="run a Temporal worker (configured by environment)")
     commands.add_parser("migrate", help="alembic upgrade head on DATABASE_URL")
     replay = commands.add_parser("replay", help="replay workflow histories on the current code")
@@ -135,12 +143,24 @@ async def _api(args: argparse.Namespace, settings: Settings) -> int:
             "or pass --dev on a development machine."
         )
     _require_database_url(settings)
+    if args.processes > 1:
+        from ticketflow.devstack.api_processes import serve_api_processes
+
+        flags = ["--dev"] if args.dev else []
+        return await serve_api_processes(
+            host=args.host, port=args.port, processes=args.processes, flags=flags
+        )
     import uvicorn
 
     from api.app import create_app
 
     # Without injected resources the app connects to PostgreSQL and Temporal on startup.
-    api = ApiServer(uvicorn.Config(create_app(settings), host=args.host, port=args.port))
+    app = create_app(settings)
+    if args.fd is None:
+        config = uvicorn.Config(app, host=args.host, port=args.port)
+    else:
+        config = uvicorn.Config(app, fd=args.fd)
+    api = ApiServer(config)
     with StopSignals().installed() as stop:
         await serve(stop, api=api)
     return EXIT_OK

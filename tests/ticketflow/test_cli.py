@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+import signal
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
+from temporalio.testing import WorkflowEnvironment
 
 from tests.support.cli import RunningCli, clean_env, run_cli
 from ticketflow.devstack import free_port
@@ -32,6 +36,62 @@ async def test_api_with_a_real_secret_still_needs_a_database(tmp_path: Path) -> 
         result = await run_cli("api", cwd=tmp_path, env=env)
     assert result.returncode == 2
     assert "DATABASE_URL" in result.stderr
+
+
+async def test_api_refuses_fewer_than_one_process(tmp_path: Path) -> None:
+    async with asyncio.timeout(CLI_TIMEOUT_S):
+        result = await run_cli("api", "--dev", "--processes", "0", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "--processes" in result.stderr
+
+
+@pytest.mark.slow
+async def test_api_serves_from_several_processes_and_stops_them_all(
+    tmp_path: Path, database_url: str, dev_env: WorkflowEnvironment
+) -> None:
+    port = free_port()
+    env = clean_env(
+        DATABASE_URL=database_url,
+        TEMPORAL_ADDRESS=dev_env.client.service_client.config.target_host,
+    )
+    api = await RunningCli.start(
+        "api", "--dev", "--port", str(port), "--processes", "2", cwd=tmp_path, env=env
+    )
+    try:
+        async with asyncio.timeout(CLI_TIMEOUT_S), httpx.AsyncClient() as http:
+            await _until_healthy(http, f"http://127.0.0.1:{port}/health")
+        servers = psutil.Process(api.process.pid).children()
+        assert len(servers) == 2
+        async with asyncio.timeout(DEV_STOP_TIMEOUT_S):
+            code = await api.stop(signal.SIGTERM)
+    finally:
+        await api.kill()
+    assert code == 0, api.stderr[-4000:]
+    assert "Traceback" not in api.stderr
+    assert not any(server.is_running() for server in servers)
+
+
+@pytest.mark.slow
+async def test_api_processes_stop_together_when_one_cannot_start(
+    tmp_path: Path, database_url: str
+) -> None:
+    nobody_there = f"127.0.0.1:{free_port()}"
+    env = clean_env(DATABASE_URL=database_url, TEMPORAL_ADDRESS=nobody_there)
+    async with asyncio.timeout(CLI_TIMEOUT_S):
+        result = await run_cli(
+            "api", "--dev", "--port", str(free_port()), "--processes", "2", cwd=tmp_path, env=env
+        )
+    assert result.returncode == 1
+    assert nobody_there in result.stderr
+
+
+async def _until_healthy(http: httpx.AsyncClient, url: str) -> None:
+    for _ in range(CLI_TIMEOUT_S * 5):
+        with contextlib.suppress(httpx.TransportError):
+            if (await http.get(url)).status_code == 200:
+                return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{url} never answered")
 
 
 async def test_migrate_needs_a_database_url(tmp_path: Path) -> None:

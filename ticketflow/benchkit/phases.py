@@ -278,7 +278,6 @@ async def _cpu_meter(stack: Stack) -> CpuMeter:
     """Every process of the stack this machine can see (PostgreSQL: when it runs here)."""
     processes = {
         "bench": psutil.Process(),
-        "api": psutil.Process(stack.api.pid),
         "worker": psutil.Process(stack.worker.pid),
         "bare worker": psutil.Process(stack.bare_worker.pid),
     }
@@ -288,7 +287,10 @@ async def _cpu_meter(stack: Stack) -> CpuMeter:
     async with stack.sessions() as session:
         backend = await session.scalar(text("SELECT pg_backend_pid()"))
     postmaster = postmaster_of(int(backend)) if backend is not None else None
-    return CpuMeter(processes, {"postgres": postmaster} if postmaster is not None else {})
+    trees = {"api": psutil.Process(stack.api.pid)}  # uvicorn's supervisor and its processes
+    if postmaster is not None:
+        trees["postgres"] = postmaster
+    return CpuMeter(processes, trees)
 
 
 async def _department(stack: Stack) -> UUID:

@@ -40,6 +40,7 @@ T = TypeVar("T")
 
 HOST = "127.0.0.1"
 READY_TIMEOUT_S = 90.0
+API_PROCESSES = 2  # as a deployment runs it: about one API process per core
 _POLL_S = 0.2
 # Variables of ours a developer's shell may carry; the children get the bench's values only.
 _OWN_VARIABLES = ("DATABASE_URL", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "JWT_SECRET")
@@ -179,7 +180,13 @@ async def _start_processes(
     bare_task_queue = f"bench-bare-{suffix}"
     port = free_port(HOST)
     api = await _child(
-        exits, "api", _cli("api", "--dev", "--host", HOST, "--port", str(port)), env, root
+        exits,
+        "api",
+        _cli(
+            "api", "--dev", "--host", HOST, "--port", str(port), "--processes", str(API_PROCESSES)
+        ),
+        env,
+        root,
     )
     worker = await _child(exits, "worker", _cli("worker"), env, root)
     bare_command = [
