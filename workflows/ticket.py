@@ -57,6 +57,7 @@ OUTBOUND_PATCH = "outbound-delivery"
 PICK_AGENT_ACTIVITY = "pick_agent"  # activities.routing.PICK_AGENT
 RELEASE_PICK_ACTIVITY = "release_pick"
 AUTO_ASSIGN_PATCH = "auto-assign"  # activities.readmodel.APPLY_READ_MODEL
+ROUTE_FIRST_PATCH = "route-before-first-write"
 HISTORY_KEPT = 1_000
 _READ_MODEL_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=30)
@@ -109,9 +110,15 @@ class TicketWorkflow:
 
     @workflow.run
     async def run(self, input: TicketWorkflowInput) -> TicketView:
-        await self._flush()
-        if self._is_new and self._state.assignee_id is None:
+        routes = self._is_new and self._state.assignee_id is None
+        if routes and workflow.patched(ROUTE_FIRST_PATCH):
+            # Routing before the first write: the ticket reaches the read model once, assigned.
             await self._auto_assign()
+            await self._flush()
+        else:
+            await self._flush()
+            if routes:
+                await self._auto_assign()
         while True:
             if self._ops().finished():
                 break
@@ -166,7 +173,8 @@ class TicketWorkflow:
             )
             return
         self._act(lambda ops: ops.assign(picked.agent_id, None))
-        await self._flush()
+        if not workflow.patched(ROUTE_FIRST_PATCH):
+            await self._flush()
 
     def _next_wakeup(self) -> Wakeup | None:
         now = workflow.now()

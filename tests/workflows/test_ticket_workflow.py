@@ -307,6 +307,11 @@ async def test_a_new_unassigned_ticket_goes_to_the_agent_routing_picks(
     ticket = await handle.query(TicketWorkflow.ticket)
     assert ticket.assignee_id == AGENT and ticket.status is TicketStatus.IN_PROGRESS
     assert [e.kind for e in read_model.entries("assigned")] == ["assigned"]
+    # Routing runs before the first write: the ticket reaches the read model once, assigned.
+    first = read_model.batches[0]
+    assert first.ticket.assignee_id == AGENT
+    assert [e.kind for e in first.history][:1] == ["created"]
+    assert "assigned" in [e.kind for e in first.history]
 
 
 async def test_a_changed_policy_retargets_an_open_ticket_keeping_time_spent(
