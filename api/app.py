@@ -19,6 +19,8 @@ from api.ratelimit import RateLimiter
 from api.routes import api_router, automation, ops_router
 from api.routes.calendars import router as calendars_router
 from api.routes.integrations import router as integrations_router
+from api.routes.knowledge_base import router as knowledge_base_router
+from api.routes.reports import router as reports_router
 from api.routes.routing import router as routing_router
 from api.routes.templates import router as templates_router
 from api.routes.webhooks import router as webhooks_router
@@ -107,6 +109,8 @@ def create_app(settings: Settings, resources: Resources | None = None) -> FastAP
     install_error_handlers(app)
     app.include_router(ops_router)
     app.include_router(routing_router)  # first: its /users/agents/available before /users/{id}
+    app.include_router(knowledge_base_router)  # before tickets: /tickets/suggest-kb/{ticket}
+    app.include_router(reports_router)  # before tickets: /tickets/stats before /tickets/{ticket}
     app.include_router(api_router)
     app.include_router(automation.router)
     app.include_router(calendars_router)
