@@ -10,11 +10,13 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.channels import Channels
 from activities.delivery import DeliveryActivities
 from activities.readmodel import ReadModelActivities
+from activities.reports import ReportActivities, report_mailer
 from activities.routing import RoutingActivities
 from activities.webhooks import WebhookActivities
 from domain.notices import EXTERNAL_CHANNELS
 from persistence.outbox import Links, Outbound
 from ticketflow.settings import Settings
+from workflows.report import ReportWorkflow
 from workflows.ticket import TicketWorkflow
 
 # Parked tickets are evicted and replayed on demand; this bounds worker memory.
@@ -42,16 +44,18 @@ def build_worker(
     routing = RoutingActivities(sessions)
     delivery = DeliveryActivities(sessions, channels, links)
     webhooks = WebhookActivities(sessions, settings)
+    reports = ReportActivities(sessions, report_mailer(settings))
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
-        workflows=[TicketWorkflow],
+        workflows=[TicketWorkflow, ReportWorkflow],
         activities=[
             read_model.apply,
             routing.pick,
             routing.release,
             delivery.deliver,
             webhooks.deliver,
+            reports.send,
         ],
         max_cached_workflows=MAX_CACHED_WORKFLOWS,
         workflow_runner=WORKFLOW_RUNNER,

@@ -1,0 +1,1 @@
+"""The reports: dashboards and personal stats, desk reports, exports and scheduled mailings."""
