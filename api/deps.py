@@ -82,6 +82,22 @@ async def get_current_user(session: SessionDep, settings: SettingsDep, token: To
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
+async def get_optional_user(
+    session: SessionDep, settings: SettingsDep, token: TokenDep
+) -> User | None:
+    """The caller if a token came with the request, else None (anonymous, on public routes).
+
+    A token that is sent but invalid is still a 401: a client should learn its session
+    ended rather than silently see less.
+    """
+    if not token:
+        return None
+    return await get_current_user(session, settings, token)
+
+
+OptionalUser = Annotated[User | None, Depends(get_optional_user)]
+
+
 def require_roles(*roles: Role) -> Callable[[User], Coroutine[Any, Any, User]]:
     """A dependency letting only `roles` through (403 for anyone else)."""
     allowed = frozenset(roles)

@@ -19,6 +19,9 @@ from api.errors import ApiError
 LOGIN = parse("10/minute")
 REGISTER = parse("5/minute")
 FORGOT_PASSWORD = parse("5/15 minutes")
+# Voting on an article needs no account, so one client could stuff the counts; a few votes
+# an hour per article still let a whole office behind one address say what it thinks.
+KB_VOTE = parse("10/hour")
 
 
 class RateLimitedError(ApiError):

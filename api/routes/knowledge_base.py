@@ -5,21 +5,19 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
-from limits import parse
+from fastapi import APIRouter, Query, Request, Response, status
 
 from api.deps import (
     AdminUser,
     AgentUser,
     CurrentUser,
+    OptionalUser,
     RateLimiterDep,
     SessionDep,
-    SettingsDep,
     TemporalDep,
-    TokenDep,
-    get_current_user,
 )
 from api.paths import API_PREFIX
+from api.ratelimit import KB_VOTE
 from api.routes.tickets import TicketPath
 from api.schemas.common import DEFAULT_LIMIT, PROBLEM_RESPONSES, Limit, Page
 from api.schemas.knowledge_base import (
@@ -35,34 +33,18 @@ from api.schemas.knowledge_base import (
     VoteRequest,
 )
 from api.services import knowledge_base as service
-from persistence.models import ArticleStatus, User
+from persistence.models import ArticleStatus
 from persistence.repositories import knowledge_base as kb_repo
 from persistence.repositories.knowledge_base import Hit
 
 # Paths are absolute under the API prefix: `/kb/...`, and `/tickets/suggest-kb/{ticket}`.
 router = APIRouter(prefix=API_PREFIX, tags=["knowledge base"], responses=PROBLEM_RESPONSES)
 
-# Voting needs no account, so one client could stuff the counts; a few votes an hour per
-# article still let a whole office behind one address say what it thinks.
-VOTE_LIMIT = parse("10/hour")
-
 _RATE_LIMITED: dict[int | str, dict[str, Any]] = {
     429: {"description": "Too many votes on this article from this client; see Retry-After"}
 }
 
 
-async def get_reader(session: SessionDep, settings: SettingsDep, token: TokenDep) -> User | None:
-    """The caller if a token came with the request, else None (anonymous).
-
-    A token that is sent but invalid is still a 401: a client should learn its session
-    ended rather than silently see less.
-    """
-    if not token:
-        return None
-    return await get_current_user(session, settings, token)
-
-
-Reader = Annotated[User | None, Depends(get_reader)]
 Statuses = Annotated[
     list[ArticleStatus] | None,
     Query(
@@ -83,7 +65,7 @@ def _hits(hits: list[Hit]) -> list[ArticleHit]:
 # Declared before /kb/{article_id}: these paths are not article ids.
 @router.get("/kb/search", summary="Full-text search of the articles [Public]")
 async def search_articles(
-    reader: Reader,
+    reader: OptionalUser,
     session: SessionDep,
     q: SearchText,
     status_: Statuses = None,
@@ -104,7 +86,7 @@ async def list_categories(session: SessionDep) -> list[CategoryCount]:
 
 @router.get("/kb", summary="List articles, newest first [Public]")
 async def list_articles(
-    reader: Reader,
+    reader: OptionalUser,
     session: SessionDep,
     status_: Statuses = None,
     category: Annotated[ArticleCategory | None, Query()] = None,
@@ -131,7 +113,7 @@ async def create_article(author: AgentUser, session: SessionDep, body: ArticleCr
     "/kb/{article_id}",
     summary="An article; counts a view [Public; drafts and archived: Agent]",
 )
-async def get_article(article_id: UUID, reader: Reader, session: SessionDep) -> ArticleOut:
+async def get_article(article_id: UUID, reader: OptionalUser, session: SessionDep) -> ArticleOut:
     row = await service.read_article(session, reader, article_id)
     await session.commit()
     return ArticleOut.model_validate(row)
@@ -168,7 +150,7 @@ async def vote_on_article(
     session: SessionDep,
     limiter: RateLimiterDep,
 ) -> ArticleVotes:
-    limiter.check(VOTE_LIMIT, "kb-vote", request, str(article_id))
+    limiter.check(KB_VOTE, "kb-vote", request, str(article_id))
     row = await service.vote(session, article_id, helpful=body.helpful)
     await session.commit()
     return ArticleVotes.model_validate(row)
