@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping
 
@@ -89,13 +90,15 @@ class BodyLimitMiddleware:
     def __init__(self, app: ASGIApp, limit: int, larger: Mapping[str, int] | None = None) -> None:
         self.app = app
         self.limit = limit
-        self.larger = dict(larger or {})  # path → its own limit (inbound e-mail with files)
+        # path pattern (a regular expression, whole path) → its own limit: routes taking files
+        self.larger = [(re.compile(pattern), n) for pattern, n in (larger or {}).items()]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.larger.get(scope["path"], self.limit)
+        path = scope["path"]
+        limit = next((n for pattern, n in self.larger if pattern.fullmatch(path)), self.limit)
         declared = Headers(scope=scope).get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await problem(413, _detail(limit), code="content_too_large")(scope, receive, send)
