@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from api.routes.routing import router as routing_router
 from api.routes.templates import router as templates_router
 from api.routes.webhooks import router as webhooks_router
 from api.services.live import LiveNotifications
+from api.services.ticket_attachments import MAX_ATTACHMENT_BYTES
 from persistence.db import create_engine, session_factory
 from ticketflow.settings import Settings
 from ticketflow.temporal import connect_temporal
@@ -34,6 +36,8 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 1024 * 1024
 # SendGrid's Inbound Parse posts a whole e-mail, attachments included (it caps them at 30 MB).
 MAX_INBOUND_EMAIL_BYTES = 32 * 1024 * 1024
+# A ticket attachment, plus room for its multipart envelope.
+MAX_UPLOAD_BODY_BYTES = MAX_ATTACHMENT_BYTES + 64 * 1024
 
 
 @dataclass
@@ -121,8 +125,11 @@ def create_app(settings: Settings, resources: Resources | None = None) -> FastAP
         BodyLimitMiddleware,
         limit=MAX_BODY_BYTES,
         larger={
-            f"{API_PREFIX}/webhooks/{path}": MAX_INBOUND_EMAIL_BYTES
-            for path in ("sendgrid/inbound", "email-incoming")
+            **{
+                re.escape(f"{API_PREFIX}/webhooks/{path}"): MAX_INBOUND_EMAIL_BYTES
+                for path in ("sendgrid/inbound", "email-incoming")
+            },
+            re.escape(f"{API_PREFIX}/tickets/") + r"[^/]+/attachment": MAX_UPLOAD_BODY_BYTES,
         },
     )
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics, router=app.router)

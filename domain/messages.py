@@ -5,7 +5,7 @@ Every model here is plain JSON an agent can type into the Temporal Web UI.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -47,6 +47,48 @@ class CommentInput(BaseModel):
     mentions: list[UUID] = Field(default_factory=list)
     attachments: list[str] = Field(default_factory=list)
     comment_id: UUID | None = None
+
+
+class EditInput(BaseModel):
+    """Change a ticket's descriptive fields; an absent (null) field stays as it is.
+
+    `policies`, when given, are the SLA policies in force: the ticket re-selects its policy
+    from them after the edit (as on `policy_changed`) if its category changed, and its
+    running clocks re-target keeping the time already spent.
+    """
+
+    title: str | None = Field(None, min_length=1, max_length=500)
+    description: str | None = Field(None, min_length=1, max_length=65_536)
+    category: str | None = Field(None, min_length=1, max_length=100)
+    subcategory: str | None = Field(None, max_length=100)
+    clear_subcategory: bool = Field(False, description="set the subcategory to none")
+    tags: list[str] | None = Field(None, max_length=50)
+    actor_id: UUID | None = None
+    actor_role: Role = Field(
+        Role.AGENT, description="a requester may only change the title and description"
+    )
+    policies: PolicySet | None = None
+
+    def changes(self) -> dict[str, Any]:
+        """The fields this edit sets, by name."""
+        changes: dict[str, Any] = {
+            name: value
+            for name in ("title", "description", "category", "subcategory", "tags")
+            if (value := getattr(self, name)) is not None
+        }
+        if self.clear_subcategory:
+            changes["subcategory"] = None
+        return changes
+
+
+class AttachInput(BaseModel):
+    """A file stored for the ticket: it becomes an entry on the timeline."""
+
+    attachment_id: UUID
+    filename: str = Field(min_length=1, max_length=255)
+    content_type: str | None = Field(None, max_length=255)
+    size_bytes: int = Field(ge=0)
+    actor_id: UUID | None = None
 
 
 class ResolveInput(BaseModel):

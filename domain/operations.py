@@ -8,7 +8,7 @@ history rows), comments to store and notifications to send.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,7 +16,7 @@ from uuid import UUID
 
 from domain.calendar import ALWAYS_OPEN, BusinessCalendar
 from domain.enums import ClockState, Metric, Priority, SlaEventKind, TicketStatus
-from domain.errors import Conflict, IllegalTransition, InvalidInput
+from domain.errors import Conflict, Forbidden, IllegalTransition, InvalidInput
 from domain.lifecycle import check_transition
 from domain.sla import (
     Clock,
@@ -40,6 +40,11 @@ from domain.ticket import (
 
 _S = TicketStatus
 KEPT_CLOCKS_PER_METRIC = 20
+EDITABLE = frozenset({"title", "description", "category", "subcategory", "tags"})
+EDITABLE_BY_REQUESTER = frozenset({"title", "description"})
+# A long description is kept on the timeline (workflow state, audit row) only this far: the
+# ticket itself holds the full text, and the state must stay small.
+KEPT_TEXT = 1_000
 
 
 @dataclass(frozen=True)
@@ -315,6 +320,57 @@ class TicketOps:
         self.state.tags = tags
         verb = "Tagged" if add else "Untagged"
         self.record("tagged", None, f"{verb} {tag}", changes=changes)
+
+    def check_edit(self, changes: Mapping[str, Any], *, by_staff: bool) -> None:
+        unknown = set(changes) - EDITABLE
+        if unknown:
+            raise InvalidInput(f"these fields cannot be edited: {', '.join(sorted(unknown))}")
+        if not changes:
+            raise InvalidInput("name at least one field to change")
+        for name in ("title", "description", "category"):
+            if name in changes and not str(changes[name] or "").strip():
+                raise InvalidInput(f"the {name} cannot be empty")
+        if by_staff:
+            self.check_open_for_work()
+            return
+        if set(changes) - EDITABLE_BY_REQUESTER:
+            raise Forbidden("requesters can only change the title and description")
+        if not self.state.status.is_open:
+            raise Conflict(f"ticket #{self.state.number} is {self.state.status.value}")
+
+    def edit(
+        self, changes: Mapping[str, Any], actor_id: UUID | None, *, by_staff: bool
+    ) -> dict[str, list[Any]]:
+        """Change descriptive fields (title, description, category, subcategory, tags).
+
+        Answers what changed, each as `[before, after]`; nothing changed records nothing.
+        """
+        self.check_edit(changes, by_staff=by_staff)
+        diff: dict[str, list[Any]] = {}
+        for name in sorted(changes):
+            value = changes[name]
+            if name == "tags":
+                value = list(dict.fromkeys(value))
+            if (change := self._change(name, value)) is not None:
+                diff[name] = change
+        if not diff:
+            return diff
+        shown = {name: [_clipped(v) for v in values] for name, values in diff.items()}
+        self.record("edited", actor_id, f"Edited {', '.join(diff)}", changes=shown)
+        return diff
+
+    def check_attach(self) -> None:
+        self.check_open_for_work()
+
+    def attach(self, attachment_id: UUID, filename: str, actor_id: UUID | None) -> None:
+        """A file was stored for the ticket: the timeline shows it."""
+        self.check_attach()
+        self.record(
+            "attached",
+            actor_id,
+            f"Attached {filename}",
+            changes={"attachment": [None, {"id": str(attachment_id), "filename": filename}]},
+        )
 
     def check_set_status(self, status: TicketStatus) -> None:
         if status is _S.REOPENED:
@@ -638,6 +694,12 @@ class TicketOps:
 
 def _minutes(delta: timedelta) -> int:
     return max(0, int(delta.total_seconds() // 60))
+
+
+def _clipped(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > KEPT_TEXT:
+        return value[: KEPT_TEXT - 1] + "…"
+    return value
 
 
 def _plain(value: Any) -> Any:

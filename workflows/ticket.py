@@ -21,9 +21,11 @@ with workflow.unsafe.imports_passed_through():
     from domain.errors import IllegalTransition, TicketflowError
     from domain.messages import (
         AssignInput,
+        AttachInput,
         CloseInput,
         CommentInput,
         Dispatch,
+        EditInput,
         ExternalReply,
         HistoryQuery,
         MergeInput,
@@ -339,6 +341,38 @@ class TicketWorkflow:
     def _validate_set_priority(self, input: SetPriorityInput) -> None:
         self._check(lambda ops: ops.check_open_for_work())
 
+    @workflow.update(
+        name="edit",
+        description=(
+            "Edit title, description, category, subcategory or tags (null keeps a field); "
+            "a new category re-selects the SLA policy from `policies` when given."
+        ),
+    )
+    def edit(self, input: EditInput) -> TicketView:
+        by_staff = input.actor_role.is_staff
+
+        def change(ops: TicketOps) -> None:
+            diff = ops.edit(input.changes(), input.actor_id, by_staff=by_staff)
+            if "category" in diff and input.policies is not None:
+                ops.change_policy(input.policies.terms_for(self._facts()))
+
+        return self._act(change)
+
+    @edit.validator
+    def _validate_edit(self, input: EditInput) -> None:
+        by_staff = input.actor_role.is_staff
+        self._check(lambda ops: ops.check_edit(input.changes(), by_staff=by_staff))
+
+    @workflow.update(name="attach", description="Put a stored file on the ticket's timeline.")
+    def attach(self, input: AttachInput) -> TicketView:
+        return self._act(
+            lambda ops: ops.attach(input.attachment_id, input.filename, input.actor_id)
+        )
+
+    @attach.validator
+    def _validate_attach(self, input: AttachInput) -> None:
+        self._check(lambda ops: ops.check_attach())
+
     @workflow.update(name="set_status", description="Move the ticket to another status.")
     def set_status(self, input: SetStatusInput) -> TicketView:
         return self._act(lambda ops: ops.set_status(input.status, input.actor_id, input.note))
@@ -440,15 +474,18 @@ class TicketWorkflow:
 
     @workflow.signal(name="policy_changed", description="The SLA policies now in force.")
     def policy_changed(self, input: PolicyChanged) -> None:
+        terms = input.policies.terms_for(self._facts())
+        self._act(lambda ops: ops.change_policy(terms))
+
+    def _facts(self) -> TicketFacts:
+        """What SLA policy conditions look at, as the ticket stands now."""
         state = self._state
-        facts = TicketFacts(
+        return TicketFacts(
             department_id=state.department.id,
             category=state.category,
             priority=state.priority,
             requester_role=state.requester_role,
         )
-        terms = input.policies.terms_for(facts)
-        self._act(lambda ops: ops.change_policy(terms))
 
     @workflow.signal(name="rules_changed", description="The automation rules now in force.")
     def rules_changed(self, input: RulesChanged) -> None:

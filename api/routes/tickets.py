@@ -5,13 +5,24 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID, uuid4, uuid5
 
-from fastapi import APIRouter, Header, Path, Query, Response, status
+from fastapi import APIRouter, Header, Path, Query, Response, UploadFile, status
+from fastapi.responses import FileResponse
 
-from api.deps import AgentUser, CurrentUser, MetricsDep, SessionDep, SettingsDep, TemporalDep
+from api.deps import (
+    AdminUser,
+    AgentUser,
+    CurrentUser,
+    MetricsDep,
+    SessionDep,
+    SettingsDep,
+    TemporalDep,
+)
 from api.paths import API_PREFIX
 from api.schemas.common import DEFAULT_LIMIT, PROBLEM_RESPONSES, Limit, Page
 from api.schemas.tickets import (
     AssignRequest,
+    AttachmentCreated,
+    AttachmentOut,
     CommentCreate,
     CommentCreated,
     CommentOut,
@@ -21,11 +32,14 @@ from api.schemas.tickets import (
     ResolveRequest,
     StatusChange,
     TicketCreate,
+    TicketEdit,
+    TicketHit,
 )
 from api.services import access
+from api.services import ticket_attachments as attachments
 from api.services import tickets as service
 from domain.enums import ClockState, Priority, TicketStatus
-from domain.errors import Conflict, Forbidden
+from domain.errors import Conflict, Forbidden, InvalidInput
 from domain.messages import (
     AssignInput,
     CloseInput,
@@ -111,11 +125,129 @@ async def list_tickets(
     return Page(items=items, next_cursor=page.next_cursor)
 
 
+@router.get("/search", summary="Full-text search over the tickets you may see [Auth]")
+async def search_tickets(
+    caller: CurrentUser,
+    session: SessionDep,
+    q: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=200,
+            description='words, "a phrase", `or`, `-word`; title, description, public replies',
+        ),
+    ],
+    limit: Annotated[Limit, Query()] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> Page[TicketHit]:
+    if not q.strip() or "\x00" in q:
+        raise InvalidInput("q needs at least one word")
+    return await service.search_tickets(session, caller, q, limit=limit, cursor=cursor)
+
+
 @router.get("/{ticket}", summary="A ticket [Auth]")
 async def get_ticket(
     ticket: TicketPath, caller: CurrentUser, session: SessionDep, temporal: TemporalDep
 ) -> TicketView:
     return (await service.find_ticket(session, temporal, caller, ticket)).view
+
+
+@router.put(
+    "/{ticket}",
+    summary="Edit title, description, category, subcategory, tags [Auth]",
+    description="Requesters: only the title and description of their own open ticket.",
+)
+async def edit_ticket(
+    ticket: TicketPath,
+    body: TicketEdit,
+    caller: CurrentUser,
+    session: SessionDep,
+    temporal: TemporalDep,
+) -> TicketView:
+    found = await service.find_ticket(session, temporal, caller, ticket)
+    return await service.edit_ticket(session, temporal, caller, found, body)
+
+
+@router.delete(
+    "/{ticket}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a ticket: its workflow ends, its rows go (the audit log keeps it) [Admin]",
+)
+async def delete_ticket(
+    ticket: TicketPath, caller: AdminUser, session: SessionDep, temporal: TemporalDep
+) -> Response:
+    found = await service.find_ticket(session, temporal, caller, ticket)
+    await service.delete_ticket(session, temporal, caller, found)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/{ticket}/attachment",
+    status_code=status.HTTP_201_CREATED,
+    summary="Upload a file to a ticket (multipart field `file`) [Auth]",
+)
+async def upload_attachment(
+    ticket: TicketPath,
+    file: UploadFile,
+    caller: CurrentUser,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+) -> AttachmentCreated:
+    found = await service.find_ticket(session, temporal, caller, ticket)
+    row, view = await attachments.attach(
+        session, temporal, settings.attachments_dir, caller, found, file
+    )
+    return AttachmentCreated(**AttachmentOut.model_validate(row).model_dump(), ticket=view)
+
+
+@router.get("/{ticket}/attachments", summary="A ticket's files, oldest first [Auth]")
+async def list_attachments(
+    ticket: TicketPath,
+    caller: CurrentUser,
+    session: SessionDep,
+    temporal: TemporalDep,
+    limit: Annotated[Limit, Query()] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> Page[AttachmentOut]:
+    found = await service.find_ticket(session, temporal, caller, ticket)
+    page = await tickets_repo.list_attachments(
+        session,
+        found.view.id,
+        include_private=not access.is_requester(caller),
+        limit=limit,
+        cursor=cursor,
+    )
+    items = [AttachmentOut.model_validate(a) for a in page.items]
+    return Page(items=items, next_cursor=page.next_cursor)
+
+
+@router.get(
+    "/{ticket}/attachments/{attachment_id}",
+    summary="Download a file of a ticket [Auth]",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+async def download_attachment(
+    ticket: TicketPath,
+    attachment_id: UUID,
+    caller: CurrentUser,
+    session: SessionDep,
+    temporal: TemporalDep,
+) -> FileResponse:
+    found = await service.find_ticket(session, temporal, caller, ticket)
+    row, path = await attachments.file_of(
+        session, found.view.id, attachment_id, include_private=not access.is_requester(caller)
+    )
+    await session.commit()
+    return FileResponse(
+        path,
+        media_type=row.content_type or attachments.FALLBACK_CONTENT_TYPE,
+        filename=row.filename,
+        # Always a download, never rendered in our origin (an uploaded page could run script).
+        content_disposition_type="attachment",
+        headers={"X-Content-Type-Options": "nosniff"},
+    )
 
 
 @router.patch("/{ticket}/status", summary="Move a ticket to another status [Auth]")

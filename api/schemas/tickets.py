@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.schemas.common import ApiModel
 from domain.enums import Impact, Priority, Source, TicketStatus, Urgency
@@ -39,6 +39,52 @@ class TicketCreate(ApiModel):
         None, description="agents and admins may open a ticket on someone's behalf"
     )
     assignee_id: UUID | None = Field(None, description="agents and admins only")
+
+
+class TicketEdit(ApiModel):
+    """`PUT /tickets/{ticket}`: the fields to change; an absent field stays as it is.
+
+    Status, priority and assignee have endpoints of their own. A requester may change only
+    the title and description of their own open ticket.
+    """
+
+    title: Title | None = None
+    description: Body | None = None
+    category: Label | None = None
+    subcategory: Label | None = Field(None, description="null clears it")
+    tags: list[Tag] | None = Field(None, max_length=50, description="the whole new list")
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> TicketEdit:
+        if not self.model_fields_set:
+            raise ValueError("name at least one field to change")
+        for name in ("title", "description", "category", "tags"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
+class AttachmentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    ticket_id: UUID
+    comment_id: UUID | None = None
+    filename: str
+    content_type: str | None = None
+    size_bytes: int | None = None
+    uploaded_by: UUID
+    created_at: datetime
+
+
+class AttachmentCreated(AttachmentOut):
+    ticket: TicketView = Field(description="the ticket after the upload")
+
+
+class TicketHit(TicketView):
+    """A search result: the ticket, and how well it matched (higher is better)."""
+
+    rank: float
 
 
 class StatusChange(ApiModel):

@@ -18,22 +18,24 @@ from uuid import UUID, uuid4, uuid5
 
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client, WorkflowHandle
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.client import Client, WorkflowHandle, WorkflowQueryRejectedError
+from temporalio.common import QueryRejectCondition, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import EngineUnavailableError
-from api.schemas.tickets import TicketCreate
+from api.schemas.common import Page
+from api.schemas.tickets import TicketCreate, TicketEdit, TicketHit
 from api.services import access
 from api.services import calendars as calendars_service
 from api.services.sla_policies import to_domain_all
 from domain.automation import RuleBook, open_with_rules
+from domain.calendars import CalendarTerms
 from domain.enums import ClockState, Role, UserStatus
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from domain.lifecycle import priority_for
-from domain.messages import HistoryQuery, TicketWorkflowInput
-from domain.policies import SlaPolicy, TicketFacts, select_policy
+from domain.messages import EditInput, HistoryQuery, TicketWorkflowInput
+from domain.policies import PolicySet, SlaPolicy, TicketFacts, select_policy
 from domain.rules import Rule
 from domain.sla import PolicyTerms
 from domain.ticket import DepartmentTerms, HistoryEntry, TicketDraft
@@ -187,8 +189,13 @@ async def _query_new_ticket(client: Client, number: int) -> TicketView | None:
     try:
         async with engine_deadline():
             view: TicketView = await client.get_workflow_handle(workflow_id(number)).query(
-                "ticket", result_type=TicketView
+                "ticket",
+                result_type=TicketView,
+                # A ticket with no row and no running workflow was deleted (terminated).
+                reject_condition=QueryRejectCondition.NOT_OPEN,
             )
+    except WorkflowQueryRejectedError:
+        return None
     except RPCError as error:
         if error.status is RPCStatusCode.NOT_FOUND:
             return None
@@ -428,3 +435,78 @@ async def query_history(
             raise NotFound("this ticket's timeline is no longer kept") from error
         raise
     return history
+
+
+async def policies_in_force(session: AsyncSession, now: datetime) -> PolicySet:
+    """The enabled SLA policies with their calendars resolved, as `policy_changed` sends them."""
+    policies = to_domain_all(await policies_repo.enabled_policies(session))
+    years = calendars_service.ticket_years(now)
+    calendars: dict[UUID, CalendarTerms] = {}
+    for calendar_id in {p.calendar_id for p in policies if p.calendar_id}:
+        if (terms := await calendars_repo.terms(session, calendar_id, years)) is not None:
+            calendars[calendar_id] = terms
+    return PolicySet(policies=policies, calendars=calendars)
+
+
+async def edit_ticket(
+    session: AsyncSession, client: Client, caller: User, ticket: TicketRef, body: TicketEdit
+) -> TicketView:
+    """Change the ticket's descriptive fields through its workflow's `edit` update.
+
+    A new category may call for another SLA policy: the policies in force go along, and the
+    workflow re-selects from them (as on a policy broadcast), keeping the time spent.
+    """
+    given = body.model_fields_set
+    if not caller.role.is_staff:
+        if ticket.view.requester_id != caller.id:
+            raise Forbidden("only the requester or staff can edit this ticket")
+        if given - {"title", "description"}:
+            raise Forbidden("requesters can only change the title and description")
+    policies = None
+    if body.category is not None and body.category != ticket.view.category:
+        policies = await policies_in_force(session, utcnow())
+        await session.commit()  # do not hold a pooled connection while the workflow works
+    payload = EditInput(
+        title=body.title,
+        description=body.description,
+        category=body.category,
+        subcategory=body.subcategory,
+        clear_subcategory="subcategory" in given and body.subcategory is None,
+        tags=body.tags,
+        actor_id=caller.id,
+        actor_role=caller.role,
+        policies=policies,
+    )
+    return await update_ticket(client, ticket, "edit", payload, update_id=None)
+
+
+async def delete_ticket(
+    session: AsyncSession, client: Client, caller: User, ticket: TicketRef
+) -> None:
+    """End the ticket's workflow, then remove its read model (an audit row stays)."""
+    reason = f"deleted by {caller.email}"
+    handle = client.get_workflow_handle(workflow_id(ticket.number))
+    try:
+        async with engine_deadline():
+            await handle.terminate(reason=reason)
+    except RPCError as error:
+        # NOT_FOUND: the workflow already finished (closed for good) or was never kept.
+        if error.status is not RPCStatusCode.NOT_FOUND:
+            raise
+    await tickets_repo.delete_ticket(session, ticket.view.id, caller.id, reason)
+    await session.commit()
+
+
+async def search_tickets(
+    session: AsyncSession, caller: User, text: str, *, limit: int, cursor: str | None
+) -> Page[TicketHit]:
+    """Full-text search within what the caller may see, best match first."""
+    page = await tickets_repo.search(
+        session, access.ticket_scope(caller), text, limit=limit, cursor=cursor
+    )
+    now = utcnow()
+    items = [
+        TicketHit(**view_from_row(hit.ticket, now).model_dump(), rank=hit.rank)
+        for hit in page.items
+    ]
+    return Page(items=items, next_cursor=page.next_cursor)

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from uuid import uuid4
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.enums import ClockState, Priority, Role
 from domain.errors import InvalidInput
 from domain.views import TicketView
-from persistence.models import Ticket
+from persistence.models import AuditLog, Ticket, TicketComment
 from persistence.pagination import Page
 from persistence.readmodel import apply_batch
 from persistence.repositories import tickets
@@ -247,3 +249,93 @@ async def test_a_deleted_ticket_is_hidden_and_leaves_its_assignees_load(
     assert not await tickets.soft_delete(db_session, view.id)
     await db_session.refresh(desk.agent)
     assert desk.agent.current_load == 0
+
+
+async def test_a_hard_deleted_ticket_takes_its_rows_along_and_leaves_an_audit_row(
+    db_session: AsyncSession,
+) -> None:
+    desk = await Desk.create(db_session)
+    view = await desk.ticket(db_session, assignee_id=desk.agent.id)
+    await apply_batch(
+        db_session,
+        batch(view, history=[created_entry(None)], comments=[comment(desk.requester.id)]),
+    )
+    await db_session.refresh(desk.agent)
+    assert desk.agent.current_load == 1
+
+    assert await tickets.delete_ticket(db_session, view.id, desk.manager.id, "deleted by boss")
+    assert await tickets.get(db_session, view.id) is None
+    left = await db_session.scalars(select(TicketComment).where(TicketComment.ticket_id == view.id))
+    assert list(left) == []
+    await db_session.refresh(desk.agent)
+    assert desk.agent.current_load == 0
+    audit = await db_session.scalar(
+        select(AuditLog).where(AuditLog.entity_id == view.id, AuditLog.action == "DELETE")
+    )
+    assert audit is not None and audit.user_id == desk.manager.id
+    assert audit.before is not None and audit.before["number"] == view.number
+    assert not await tickets.delete_ticket(db_session, view.id, desk.manager.id, "again")
+
+
+async def search_numbers(session: AsyncSession, scope: tickets.Scope, text: str) -> list[int]:
+    page = await tickets.search(session, scope, text)
+    return [hit.ticket.number for hit in page.items]
+
+
+async def test_search_ranks_title_matches_first_within_the_callers_scope(
+    db_session: AsyncSession,
+) -> None:
+    desk = await Desk.create(db_session)
+    word = f"zebra{uuid4().hex[:8]}"
+    in_title = await desk.ticket(db_session, title=f"The {word} printer", description="Jammed")
+    in_text = await desk.ticket(db_session, title="Printer jammed", description=f"A {word} ate it")
+    other = await desk.ticket(db_session, title="Nothing to see", description="Quiet")
+    for view in (in_title, in_text, other):
+        await apply_batch(db_session, batch(view))
+    stranger = await add_user(db_session, Role.USER)
+
+    assert await search_numbers(db_session, AllTickets(), word) == [
+        in_title.number,
+        in_text.number,
+    ]
+    assert await search_numbers(db_session, OwnTickets(desk.requester.id), word) == [
+        in_title.number,
+        in_text.number,
+    ]
+    assert await search_numbers(db_session, OwnTickets(stranger.id), word) == []
+    assert await search_numbers(db_session, AllTickets(), f"{word} -ate") == [in_title.number]
+
+
+async def test_search_finds_public_comments_but_never_private_notes(
+    db_session: AsyncSession,
+) -> None:
+    desk = await Desk.create(db_session)
+    public, private = f"kiwi{uuid4().hex[:8]}", f"mango{uuid4().hex[:8]}"
+    view = await desk.ticket(db_session)
+    note = comment(desk.agent.id, f"internal {private}").model_copy(update={"private": True})
+    await apply_batch(
+        db_session, batch(view, comments=[comment(desk.agent.id, f"try {public}"), note])
+    )
+    assert await search_numbers(db_session, AllTickets(), public) == [view.number]
+    assert await search_numbers(db_session, AllTickets(), private) == []
+
+
+async def test_search_pages_cover_every_hit_once(db_session: AsyncSession) -> None:
+    desk = await Desk.create(db_session)
+    word = f"walrus{uuid4().hex[:8]}"
+    for i in range(5):
+        view = await desk.ticket(db_session, title=f"{word} " * (i + 1), description="x")
+        await apply_batch(db_session, batch(view))
+    seen: list[int] = []
+    cursor = None
+    while True:
+        page = await tickets.search(db_session, AllTickets(), word, limit=2, cursor=cursor)
+        seen += [hit.ticket.number for hit in page.items]
+        ranks = [hit.rank for hit in page.items]
+        assert ranks == sorted(ranks, reverse=True)
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert len(seen) == len(set(seen)) == 5
+    with pytest.raises(InvalidInput):
+        await tickets.search(db_session, AllTickets(), word, cursor="bm90LWEtY3Vyc29y")

@@ -27,7 +27,9 @@ from activities.routing import RoutingActivities
 from domain.enums import Availability, Priority, Role, TicketStatus
 from domain.messages import (
     AssignInput,
+    AttachInput,
     CommentInput,
+    EditInput,
     ExternalReply,
     ReadModelBatch,
     ReadModelOutcome,
@@ -203,6 +205,19 @@ async def test_whole_lifecycle_lands_in_the_read_model(
         agent = desk.agent.id
         await handle.execute_update(TicketWorkflow.assign, AssignInput(assignee_id=agent))
         await handle.execute_update(
+            TicketWorkflow.edit,
+            EditInput(title="VPN drops every ten minutes on Wi-Fi", tags=["vpn"], actor_id=agent),
+        )
+        await handle.execute_update(
+            TicketWorkflow.attach,
+            AttachInput(
+                attachment_id=uuid4(),
+                filename="vpn.log",
+                size_bytes=2048,
+                actor_id=desk.requester.id,
+            ),
+        )
+        await handle.execute_update(
             TicketWorkflow.comment, CommentInput(author_id=agent, body="Looking into it")
         )
         await handle.execute_update(
@@ -257,10 +272,12 @@ async def test_whole_lifecycle_lands_in_the_read_model(
             )
         assert row.closed_for_inactivity and row.assignee_id == agent
         assert row.priority == "P2" and row.first_response_at is not None
-        assert row.tags == ["downgraded"]
+        assert row.tags == ["vpn", "downgraded"]
+        assert row.title == "VPN drops every ten minutes on Wi-Fi"
         assert len(comments) == 4 and sum(c.private for c in comments) == 1
         kinds = [a.after["kind"] for a in audit if a.after]
         assert kinds.count("reopened") == 1 and kinds.count("resolved") == 2
+        assert kinds.count("edited") == 1 and kinds.count("attached") == 1
         assert kinds[-1] == "closed"
 
         history = await handle.fetch_history()

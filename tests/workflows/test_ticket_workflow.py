@@ -12,18 +12,23 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from domain.calendars import BusinessHours, CalendarTerms
-from domain.enums import ClockState, Priority, TicketStatus
+from domain.enums import ClockState, Priority, Role, TicketStatus
 from domain.messages import (
     AssignInput,
+    AttachInput,
+    CloseInput,
     CommentInput,
+    EditInput,
     ExternalReply,
     HistoryQuery,
     PolicyChanged,
     ResolveInput,
     SetPriorityInput,
     SetStatusInput,
+    TicketWorkflowInput,
 )
 from domain.policies import PolicySet, SlaPolicy
+from domain.rules import Rule
 from domain.sla import EscalationStep, MetricTargets
 from domain.ticket import HistoryEntry
 from domain.views import SlaView, TicketView
@@ -448,3 +453,144 @@ async def test_an_agent_answering_by_email_gives_the_first_response(
     assert view.first_response_at is not None
     assert view.sla.first_response is not None
     assert view.sla.first_response.state is ClockState.MET
+
+
+async def rejected(handle: WorkflowHandle[TicketWorkflow, TicketView], input: EditInput) -> str:
+    """The error type an `edit` the validator refuses comes back with."""
+    with pytest.raises(WorkflowUpdateFailedError) as raised:
+        await handle.execute_update(TicketWorkflow.edit, input)
+    cause = raised.value.cause
+    assert isinstance(cause, ApplicationError)
+    return cause.type or ""
+
+
+async def test_an_edit_changes_the_fields_and_records_before_and_after(
+    time_skipping_env: WorkflowEnvironment, tickets: Tickets, read_model: RecordedReadModel
+) -> None:
+    handle = await tickets.start(make_draft(await time_skipping_env.get_current_time()))
+    view = await handle.execute_update(
+        TicketWorkflow.edit,
+        EditInput(
+            title="Printer smoking",
+            category="hardware",
+            tags=["printer", "fire", "printer"],
+            actor_id=AGENT,
+        ),
+    )
+    assert view.title == "Printer smoking" and view.category == "hardware"
+    assert view.tags == ["printer", "fire"]
+    assert view.description == "Smoke everywhere"  # not named: kept
+    history = await handle.query(TicketWorkflow.history)
+    [edited] = [e for e in history if e.kind == "edited"]
+    assert edited.actor_id == AGENT and edited.public
+    assert edited.changes == {
+        "category": ["general", "hardware"],
+        "tags": [[], ["printer", "fire"]],
+        "title": ["Printer on fire", "Printer smoking"],
+    }
+    # the same values again change nothing and record nothing
+    again = await handle.execute_update(
+        TicketWorkflow.edit, EditInput(title="Printer smoking", actor_id=AGENT)
+    )
+    assert again.version == view.version
+    assert [e.kind for e in await handle.query(TicketWorkflow.history)].count("edited") == 1
+
+
+async def test_the_validator_refuses_bad_edits_before_they_reach_history(
+    time_skipping_env: WorkflowEnvironment, tickets: Tickets
+) -> None:
+    handle = await tickets.start(make_draft(await time_skipping_env.get_current_time()))
+    requester = {"actor_id": REQUESTER, "actor_role": Role.USER}
+    assert await rejected(handle, EditInput(actor_id=AGENT)) == "invalid_input"
+    assert await rejected(handle, EditInput(title="   ", actor_id=AGENT)) == "invalid_input"
+    assert await rejected(handle, EditInput(category="network", **requester)) == "forbidden"
+    mine = await handle.execute_update(TicketWorkflow.edit, EditInput(title="Mine", **requester))
+    assert mine.title == "Mine"
+
+    await handle.execute_update(TicketWorkflow.resolve, ResolveInput(solution="Done"))
+    assert await rejected(handle, EditInput(title="Later", **requester)) == "conflict"
+    fixed = await handle.execute_update(
+        TicketWorkflow.edit, EditInput(title="Fixed by staff", actor_id=AGENT)
+    )
+    assert fixed.title == "Fixed by staff"  # staff may tidy a resolved ticket
+    await handle.execute_update(TicketWorkflow.close, CloseInput())
+    assert await rejected(handle, EditInput(title="Too late", actor_id=AGENT)) == "conflict"
+    history = await handle.query(TicketWorkflow.history)
+    assert [e.summary for e in history if e.kind == "edited"] == ["Edited title"] * 2
+
+
+async def test_a_new_category_reselects_the_policy_keeping_time_spent(
+    time_skipping_env: WorkflowEnvironment, tickets: Tickets, read_model: RecordedReadModel
+) -> None:
+    draft = make_draft(await time_skipping_env.get_current_time(), priority=Priority.P3)
+    handle = await tickets.start(draft)
+    await time_skipping_env.sleep(timedelta(minutes=5))
+    network = SlaPolicy(
+        name="Network",
+        conditions={"category": ["network"]},  # type: ignore[arg-type]
+        targets={Priority.P3: MetricTargets(first_response=timedelta(minutes=10))},
+    )
+    policies = PolicySet(policies=[network])
+    # a title edit leaves the policy alone, whatever the policies say
+    view = await handle.execute_update(
+        TicketWorkflow.edit, EditInput(title="Still slow", policies=policies)
+    )
+    assert view.sla.policy == POLICY.name
+    view = await handle.execute_update(
+        TicketWorkflow.edit, EditInput(category="network", policies=policies)
+    )
+    assert view.sla.policy == "Network"
+    first = view.sla.first_response
+    assert first is not None and first.target_at == draft.created_at + timedelta(minutes=10)
+    assert first.elapsed >= timedelta(minutes=5)  # time already spent is kept
+    await time_skipping_env.sleep(timedelta(minutes=6))
+    assert [e.at for e in read_model.entries("sla.breached") if e.sla] == [first.target_at]
+    # a category no policy matches keeps the current one
+    kept = await handle.execute_update(
+        TicketWorkflow.edit, EditInput(category="printers", policies=policies)
+    )
+    assert kept.sla.policy == "Network"
+
+
+async def test_an_edit_runs_the_updated_rules(
+    time_skipping_env: WorkflowEnvironment, tickets: Tickets
+) -> None:
+    rule = Rule.model_validate(
+        {
+            "name": "network → tag",
+            "trigger": "updated",
+            "conditions": {"field": "category", "operator": "changed_to", "value": "network"},
+            "actions": [{"type": "add_tag", "tag": "net"}],
+        }
+    )
+    draft = make_draft(await time_skipping_env.get_current_time())
+    handle = await time_skipping_env.client.start_workflow(
+        TicketWorkflow.run,
+        TicketWorkflowInput(draft=draft, rules=[rule]),
+        id=f"ticket-{draft.number}",
+        task_queue=tickets.worker.task_queue,
+    )
+    tickets.handles.append(handle)
+    view = await handle.execute_update(TicketWorkflow.edit, EditInput(category="network"))
+    assert view.tags == ["net"]
+
+
+async def test_an_attached_file_shows_on_the_timeline(
+    time_skipping_env: WorkflowEnvironment, tickets: Tickets, read_model: RecordedReadModel
+) -> None:
+    handle = await tickets.start(make_draft(await time_skipping_env.get_current_time()))
+    file_id = uuid4()
+    attach = AttachInput(
+        attachment_id=file_id, filename="smoke.jpg", size_bytes=10, actor_id=REQUESTER
+    )
+    view = await handle.execute_update(TicketWorkflow.attach, attach)
+    [entry] = read_model.entries("attached") or [
+        e for e in await handle.query(TicketWorkflow.history) if e.kind == "attached"
+    ]
+    assert entry.summary == "Attached smoke.jpg" and entry.actor_id == REQUESTER
+    assert entry.changes["attachment"][1]["id"] == str(file_id)
+    assert view.updated_at == entry.at
+
+    await handle.execute_update(TicketWorkflow.close, CloseInput())
+    with pytest.raises(WorkflowUpdateFailedError):
+        await handle.execute_update(TicketWorkflow.attach, attach)
