@@ -16,6 +16,7 @@ from activities.webhooks import WebhookActivities
 from domain.notices import EXTERNAL_CHANNELS
 from persistence.outbox import Links, Outbound
 from ticketflow.settings import Settings
+from workers.runner import ContextFreeRunner
 from workflows.report import ReportWorkflow
 from workflows.ticket import TicketWorkflow
 
@@ -25,8 +26,8 @@ MAX_CACHED_WORKFLOWS = 2_000
 # The sandbox still forbids non-deterministic calls (clocks, I/O, randomness) in workflow
 # code, but reuses already-imported modules instead of re-importing them for every ticket:
 # the workflow imports only temporalio and the pure domain, which hold no mutable state.
-WORKFLOW_RUNNER = SandboxedWorkflowRunner(
-    restrictions=SandboxRestrictions.default.with_passthrough_all_modules()
+WORKFLOW_RUNNER = ContextFreeRunner(
+    SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_all_modules())
 )
 
 

@@ -11,10 +11,12 @@ import sys
 from collections.abc import Sequence
 
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from ticketflow.benchkit.bare import ParkedWorkflow, TimerWorkflow, lateness
 from ticketflow.devstack.serve import StopSignals, serve
 from ticketflow.temporal import connect_temporal
+from workers.runner import ContextFreeRunner
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,6 +39,8 @@ async def _run(args: argparse.Namespace) -> None:
             workflows=[ParkedWorkflow, TimerWorkflow],
             activities=[lateness],
             max_cached_workflows=args.max_cached,
+            # The runner ticketflow's worker uses, so neither side pays what the other does not.
+            workflow_runner=ContextFreeRunner(SandboxedWorkflowRunner()),
         )
         await serve(stop, worker=worker)
 
