@@ -17,6 +17,7 @@ from temporalio.client import Client
 from api.schemas.tickets import TicketCreate
 from api.security import hash_password, verify_password
 from api.services import automation as automation_service
+from api.services import knowledge_base as knowledge_base_service
 from api.services import templates as templates_service
 from api.services import tickets as tickets_service
 from domain.enums import Impact, Priority, Role, Urgency
@@ -248,6 +249,8 @@ async def seed_demo(
         )
         templates = await templates_service.seed_templates(session, admin.id)
         seeder.count("response templates", templates)
+        articles = await knowledge_base_service.seed_articles(session, admin.id)
+        seeder.count("knowledge-base articles", articles)
         await session.commit()
         await _tickets(session, temporal, settings, seeder, people, departments)
     seeded = DemoSeed(

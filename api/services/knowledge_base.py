@@ -174,3 +174,54 @@ async def suggest_for_ticket(
     return await kb_repo.search_any_word(
         session, words, statuses=[ArticleStatus.PUBLISHED], limit=limit
     )
+
+
+# The demo helpdesk's articles: they answer its demo tickets (printer, VPN, air conditioning).
+DEFAULT_ARTICLES = (
+    ArticleFields(
+        title="Printer smoking or overheating",
+        content=(
+            "1. Switch the printer off at the wall and keep people away from it.\n"
+            "2. Do not open the fuser cover while it is hot.\n"
+            "3. Open a ticket with the printer's asset tag; IT replaces the fuser unit."
+        ),
+        category="hardware",
+        tags=["printer", "safety"],
+        status=ArticleStatus.PUBLISHED,
+    ),
+    ArticleFields(
+        title="VPN keeps disconnecting from home",
+        content=(
+            "- Update the VPN client to the latest version.\n"
+            "- Prefer a wired connection, or move closer to the Wi-Fi router.\n"
+            "- Turn off the router's SIP ALG option if your provider allows it.\n"
+            "If the VPN still drops, open a ticket with the times it disconnected."
+        ),
+        category="network",
+        tags=["vpn", "remote work"],
+        status=ArticleStatus.PUBLISHED,
+    ),
+    ArticleFields(
+        title="Restablecer tu contraseña",
+        content=(
+            "Abre la página de inicio de sesión y pulsa «¿Olvidaste tu contraseña?». "
+            "Recibirás un enlace válido durante una hora."
+        ),
+        category="accounts",
+        tags=["password", "contraseña"],
+        status=ArticleStatus.PUBLISHED,
+    ),
+)
+
+
+async def seed_articles(session: AsyncSession, author_id: UUID) -> int:
+    """Store the demo articles not there yet (by title); how many were added.
+
+    Flushes but does not commit: the caller's transaction decides.
+    """
+    added = 0
+    for article in DEFAULT_ARTICLES:
+        if await kb_repo.find_by_title(session, article.title) is None:
+            await kb_repo.create(session, article, author_id)
+            added += 1
+    return added

@@ -70,6 +70,13 @@ async def list_articles(
     return await paginate(session, statement, NEWEST_FIRST, limit=limit, cursor=cursor)
 
 
+async def find_by_title(session: AsyncSession, title: str) -> KnowledgeBaseArticle | None:
+    found: KnowledgeBaseArticle | None = await session.scalar(
+        select(Article).where(Article.title == title).limit(1)
+    )
+    return found
+
+
 async def create(
     session: AsyncSession, fields: ArticleFields, author_id: UUID
 ) -> KnowledgeBaseArticle:

@@ -13,6 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.seed import TICKETS, seed_demo
 from api.services.automation import PREDEFINED_RULES
+from api.services.knowledge_base import DEFAULT_ARTICLES
 from api.services.templates import DEFAULT_TEMPLATES
 from ticketflow.settings import Settings
 
@@ -31,6 +32,7 @@ async def test_seed_twice_creates_once_and_opens_real_tickets(
     assert first.created["tickets"] == len(TICKETS)
     assert first.created["automation rules"] == len(PREDEFINED_RULES)
     assert first.created["response templates"] == len(DEFAULT_TEMPLATES)
+    assert first.created["knowledge-base articles"] == len(DEFAULT_ARTICLES)
 
     second = await seed_demo(session_factory, dev_env.client, settings)
     assert second.created == {}
@@ -57,6 +59,10 @@ async def test_seed_twice_creates_once_and_opens_real_tickets(
     history = await api.get(f"/api/v1/tickets/{printer['number']}/history", headers=headers)
     assert history.status_code == 200
     assert history.json()[0]["kind"] == "created"
+
+    suggested = await api.get(f"/api/v1/tickets/suggest-kb/{printer['number']}", headers=headers)
+    assert suggested.status_code == 200, suggested.text
+    assert suggested.json()[0]["title"] == "Printer smoking or overheating"
 
     departments = await api.get("/api/v1/departments", headers=headers, params={"limit": 200})
     names = {d["name"]: d for d in departments.json()["items"]}
