@@ -173,7 +173,9 @@ async def _worker(args: argparse.Namespace, settings: Settings) -> int:
 
     with StopSignals().installed() as stop:
         client = await _connect(settings)
-        engine = create_engine(database_url)
+        # No ping on each checkout: that is a round trip before every read-model write, and a
+        # connection a database restart broke only costs the activity one retry.
+        engine = create_engine(database_url, pool_pre_ping=False)
         try:
             worker = build_worker(client, session_factory(engine), settings)
             log.info("worker polling task queue %r", settings.task_queue)
