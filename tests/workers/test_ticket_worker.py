@@ -15,7 +15,7 @@ from uuid import uuid4
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.client import WorkflowHandle
@@ -42,6 +42,8 @@ from domain.rules import Rule
 from domain.sla import EscalationStep, MetricTargets, PolicyTerms
 from domain.ticket import DepartmentTerms, TicketDraft
 from domain.views import TicketView
+from persistence.db import create_engine
+from persistence.db import session_factory as session_factory_of
 from persistence.models import (
     AuditLog,
     Notification,
@@ -372,3 +374,42 @@ async def test_a_deadline_armed_after_a_slow_write_still_fires_on_time(
         late = (breach.recorded_at - deadline).total_seconds()
         assert SLOW_WRITE_S <= late < SLOW_WRITE_S + 1.0
         await handle.terminate("test finished")
+
+
+async def test_a_write_on_a_connection_the_database_dropped_lands_on_retry(
+    dev_env: WorkflowEnvironment,
+    database_url: str,
+    session_factory: async_sessionmaker[AsyncSession],
+    settings: Settings,
+) -> None:
+    # As `ticketflow worker` runs it: no ping on checkout, so the pool hands out the broken
+    # connection and the read-model activity's retry has to recover.
+    engine = create_engine(database_url, pool_pre_ping=False, pool_size=1, max_overflow=0)
+    worker_sessions = session_factory_of(engine)
+    desk = await open_desk(session_factory)
+    draft = await draft_for(session_factory, desk, auto_close=timedelta(days=1))
+    client = dev_env.client
+    try:
+        async with build_worker(client, worker_sessions, settings):
+            handle: WorkflowHandle[TicketWorkflow, TicketView] = await client.start_workflow(
+                TicketWorkflow.run,
+                TicketWorkflowInput(draft=draft),
+                id=f"ticket-{draft.number}",
+                task_queue=settings.task_queue,
+            )
+            opened = select(Ticket).where(Ticket.id == draft.id)
+            await eventually(lambda: _exists(session_factory, opened))
+
+            async with engine.connect() as connection:  # the pool's only connection
+                backend = await connection.scalar(text("SELECT pg_backend_pid()"))
+            async with session_factory.begin() as session:
+                await session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": backend})
+
+            await handle.execute_update(
+                TicketWorkflow.set_priority, SetPriorityInput(priority=Priority.P3)
+            )
+            lowered = opened.where(Ticket.priority == Priority.P3)
+            await eventually(lambda: _exists(session_factory, lowered))
+            await handle.terminate("test finished")
+    finally:
+        await engine.dispose()
