@@ -24,8 +24,8 @@ from api.schemas.reports import (
     TicketsReport,
 )
 from api.services.reports import desk, exports, personal, schedules
-from api.services.reports.figures import utcnow
 from api.services.reports.periods import period_from
+from api.services.tickets import utcnow
 from persistence.repositories.reports import Bucket, Period
 
 # Paths are absolute under the API prefix: `/reports/...`, `/tickets/stats` and

@@ -21,6 +21,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from persistence.models import Ticket
+from persistence.repositories import sla_stats
 
 # Scores are 1-10 (tickets.satisfaction_score); the NPS bands of the usual 0-10 scale.
 PROMOTER_MIN = 9
@@ -360,19 +361,12 @@ class AgentFigures:
 
     @property
     def sla_compliance(self) -> float | None:
-        decided = self.sla_met + self.sla_breached
-        return round(100 * self.sla_met / decided, 2) if decided else None
+        return sla_stats.percent(self.sla_met, self.sla_met + self.sla_breached)
 
 
 # SLA clocks as in sla_stats, attributed to the ticket's current assignee.
 _AGENTS = f"""
-WITH clocks AS (
-    SELECT h.ticket_id,
-           bool_or(h.event = 'breached') AS breached,
-           bool_or(h.event = 'fulfilled') AS fulfilled,
-           min(h.occurred_at) FILTER (WHERE h.event = 'applied') AS started
-    FROM sla_history h GROUP BY h.ticket_id, h.metric, h.cycle
-),
+WITH {sla_stats.CLOCKS_CTE},
 agent_sla AS (
     SELECT t.assignee_id,
            count(*) FILTER (WHERE c.fulfilled AND NOT c.breached) AS met,

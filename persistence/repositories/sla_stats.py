@@ -32,8 +32,9 @@ _GROUP_KEYS = {
     Grouping.MONTH: "to_char(date_trunc('month', c.started), 'YYYY-MM')",
 }
 
-_QUERY = """
-WITH clocks AS (
+# One row per SLA clock (ticket, metric, cycle): how it ended and when it started.
+CLOCKS_CTE = """
+clocks AS (
     SELECT h.ticket_id, h.metric, h.cycle,
            bool_or(h.event = 'breached') AS breached,
            bool_or(h.event = 'fulfilled') AS fulfilled,
@@ -41,7 +42,12 @@ WITH clocks AS (
            min(h.occurred_at) FILTER (WHERE h.event = 'applied') AS started
     FROM sla_history h
     GROUP BY h.ticket_id, h.metric, h.cycle
-)
+)"""
+
+_QUERY = (
+    "WITH"
+    + CLOCKS_CTE
+    + """
 SELECT {key} AS key, c.metric,
        count(*) FILTER (WHERE c.fulfilled AND NOT c.breached) AS met,
        count(*) FILTER (WHERE c.breached) AS breached,
@@ -52,6 +58,12 @@ WHERE c.started >= :since AND c.started < :until AND t.deleted_at IS NULL
 GROUP BY 1, 2
 ORDER BY 1, 2
 """
+)
+
+
+def percent(part: int, whole: int) -> float | None:
+    """`part` of `whole` in percent, two decimals; None when there is no whole."""
+    return round(100 * part / whole, 2) if whole else None
 
 
 @dataclass(frozen=True)
@@ -65,8 +77,7 @@ class MetricStats:
     @property
     def compliance(self) -> float | None:
         """Share of decided clocks that were met, in percent; None when none was decided."""
-        decided = self.met + self.breached
-        return round(100 * self.met / decided, 2) if decided else None
+        return percent(self.met, self.met + self.breached)
 
 
 async def compliance(

@@ -19,7 +19,6 @@ from api.schemas.reports import (
 from api.services.reports.figures import (
     agent_row,
     backlog_out,
-    percent,
     ratings_out,
     sla_compliance,
     timings_out,
@@ -28,6 +27,7 @@ from api.services.reports.periods import period_out
 from domain.errors import NotFound
 from persistence.repositories import departments as departments_repo
 from persistence.repositories import reports as repo
+from persistence.repositories import sla_stats
 from persistence.repositories.reports import Bucket, Dimension, Period, Slice
 
 
@@ -81,7 +81,7 @@ async def performance_report(
         created=activity.created,
         resolved=activity.resolved,
         reopened=activity.reopened,
-        reopen_rate=percent(activity.reopened, activity.resolved),
+        reopen_rate=sla_stats.percent(activity.reopened, activity.resolved),
         first_response=KpiTime(
             count=timings.first_responses,
             median=timings.first_response_median,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, datetime
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,23 +27,8 @@ from persistence.repositories.reports import (
 )
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def percent(part: int, whole: int) -> float | None:
-    return round(100 * part / whole, 2) if whole else None
-
-
 def timings_out(timings: Timings) -> TimingsOut:
-    return TimingsOut(
-        first_responses=timings.first_responses,
-        first_response_median=timings.first_response_median,
-        first_response_p90=timings.first_response_p90,
-        resolutions=timings.resolutions,
-        resolution_median=timings.resolution_median,
-        resolution_p90=timings.resolution_p90,
-    )
+    return TimingsOut.model_validate(timings, from_attributes=True)
 
 
 def ratings_out(ratings: Ratings) -> RatingsOut:
@@ -61,12 +45,7 @@ def ratings_out(ratings: Ratings) -> RatingsOut:
 
 
 def backlog_out(backlog: Backlog) -> BacklogOut:
-    return BacklogOut(
-        open=backlog.open,
-        median_age=backlog.median_age,
-        oldest_age=backlog.oldest_age,
-        by_age=backlog.by_age,
-    )
+    return BacklogOut.model_validate(backlog, from_attributes=True)
 
 
 def agent_row(agent: AgentFigures) -> AgentReportRow:
@@ -103,7 +82,7 @@ async def sla_compliance(
             metric=Metric(name),
             met=met[name],
             breached=breached[name],
-            compliance=percent(met[name], met[name] + breached[name]),
+            compliance=sla_stats.percent(met[name], met[name] + breached[name]),
         )
         for name in sorted(met.keys() | breached.keys())
     ]
@@ -111,6 +90,6 @@ async def sla_compliance(
     return SlaComplianceOut(
         met=total_met,
         breached=total_breached,
-        compliance=percent(total_met, total_met + total_breached),
+        compliance=sla_stats.percent(total_met, total_met + total_breached),
         metrics=metrics,
     )
