@@ -7,10 +7,10 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from activities.channels import Channels
+from activities.channels import Channels, email_channel
 from activities.delivery import DeliveryActivities
 from activities.readmodel import ReadModelActivities
-from activities.reports import ReportActivities, report_mailer
+from activities.reports import ReportActivities
 from activities.routing import RoutingActivities
 from activities.webhooks import WebhookActivities
 from domain.notices import EXTERNAL_CHANNELS
@@ -45,7 +45,7 @@ def build_worker(
     routing = RoutingActivities(sessions)
     delivery = DeliveryActivities(sessions, channels, links)
     webhooks = WebhookActivities(sessions, settings)
-    reports = ReportActivities(sessions, report_mailer(settings))
+    reports = ReportActivities(sessions, email_channel(settings))
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,

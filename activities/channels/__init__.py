@@ -37,6 +37,7 @@ __all__ = [
     "ProviderRejected",
     "ProviderUnavailable",
     "Receipt",
+    "email_channel",
 ]
 
 
@@ -44,7 +45,7 @@ class Channels:
     """Every channel, configured from the settings; `send` picks one by `message.channel`."""
 
     def __init__(self, settings: Settings) -> None:
-        self._email = _email(settings)
+        self._email = email_channel(settings)
         self._sms = _sms(settings)
         self._push = _push(settings)
         self._by_name: dict[str, Channel] = {
@@ -80,7 +81,8 @@ def _secret(value: SecretStr | None) -> str | None:
     return value.get_secret_value() or None
 
 
-def _email(settings: Settings) -> EmailChannel | None:
+def email_channel(settings: Settings) -> EmailChannel | None:
+    """SendGrid e-mail, or None without an API key (messages are then recorded only)."""
     api_key = _secret(settings.sendgrid_api_key)
     if api_key is None:
         return None

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import http.client
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
-from sendgrid.helpers.mail import CustomArg, Header, Mail
+from sendgrid.helpers.mail import (
+    Attachment,
+    CustomArg,
+    Disposition,
+    FileContent,
+    FileName,
+    FileType,
+    Header,
+    Mail,
+)
 
 from activities.channels.base import (
     PROVIDER_TIMEOUT_SECONDS,
@@ -39,6 +50,15 @@ def ticket_subject(subject: str, ticket_number: int | None) -> str:
     return subject if tag in subject else f"{tag} {subject}"
 
 
+@dataclass(frozen=True, slots=True)
+class MailFile:
+    """A file sent along with a message (a scheduled report)."""
+
+    name: str
+    content_type: str
+    content: bytes
+
+
 class EmailChannel:
     """Sends plain-text e-mail from one sender address; SendGrid's client is sync (a thread)."""
 
@@ -50,8 +70,15 @@ class EmailChannel:
         self._mail_from = mail_from
         self._mail_domain = mail_domain
 
-    async def send(self, message: OutboundMessage) -> Receipt:
+    async def send(self, message: OutboundMessage, attachment: MailFile | None = None) -> Receipt:
         mail = self._mail(message)
+        if attachment is not None:
+            mail.attachment = Attachment(
+                FileContent(base64.b64encode(attachment.content).decode("ascii")),
+                FileName(attachment.name),
+                FileType(attachment.content_type.split(";")[0]),
+                Disposition("attachment"),
+            )
         return await asyncio.to_thread(self._post, mail)
 
     def _mail(self, message: OutboundMessage) -> Mail:

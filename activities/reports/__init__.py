@@ -1,6 +1,5 @@
 """Reports as files (CSV, XLSX, PDF) and the activity that e-mails scheduled ones."""
 
-from activities.reports.mail import ReportMailer, report_mailer
 from activities.reports.render import CONTENT_TYPES, FileFormat, ReportFile, render
 from activities.reports.send import ReportActivities
 from activities.reports.tables import Table, build_table
@@ -10,9 +9,7 @@ __all__ = [
     "FileFormat",
     "ReportActivities",
     "ReportFile",
-    "ReportMailer",
     "Table",
     "build_table",
     "render",
-    "report_mailer",
 ]

@@ -13,7 +13,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.channels.base import OutboundMessage, ProviderRejected, ProviderUnavailable
-from activities.reports.mail import ReportMailer
+from activities.channels.email import EmailChannel, MailFile
 from activities.reports.render import ReportFile, render
 from activities.reports.tables import build_table
 from domain.reports import SEND_REPORT, Delivery, ReportRun, ReportSent
@@ -29,7 +29,7 @@ class ReportActivities:
     """Wired with a session factory and the mailer (None: record the mails, send nothing)."""
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], mailer: ReportMailer | None
+        self, sessions: async_sessionmaker[AsyncSession], mailer: EmailChannel | None
     ) -> None:
         self._sessions = sessions
         self._mailer = mailer
@@ -72,7 +72,9 @@ class ReportActivities:
             activity.logger.info("report %s for %s recorded only (no SendGrid key)", run.key, to)
             return Delivery(to=to, recorded_only=True)
         try:
-            receipt = await self._mailer.send_report(message, report)
+            receipt = await self._mailer.send(
+                message, MailFile(report.name, report.content_type, report.content)
+            )
         except ProviderRejected as error:
             raise ApplicationError(str(error), type=REJECTED, non_retryable=True) from error
         except ProviderUnavailable as error:
