@@ -208,10 +208,8 @@ class Ratings:
         return round(total / self.responses, 2) if self.responses else None
 
     def _share(self, low: int, high: int = 10) -> float | None:
-        if not self.responses:
-            return None
         n = sum(count for score, count in self.counts.items() if low <= score <= high)
-        return round(100 * n / self.responses, 2)
+        return sla_stats.percent(n, self.responses)
 
     @property
     def csat(self) -> float | None:
@@ -229,9 +227,7 @@ class Ratings:
     @property
     def nps(self) -> float | None:
         """Percent promoters (9-10) minus percent detractors (1-6), -100 to 100."""
-        if not self.responses:
-            return None
-        return round(100 * (self.promoters - self.detractors) / self.responses, 2)
+        return sla_stats.percent(self.promoters - self.detractors, self.responses)
 
 
 _RATED_IN_PERIOD = (
