@@ -23,6 +23,15 @@ from workflows.ticket import TicketWorkflow
 # Parked tickets are evicted and replayed on demand; this bounds worker memory.
 MAX_CACHED_WORKFLOWS = 2_000
 
+# Workflow tasks take turns on one Python thread at a time. A task the worker has taken but
+# not yet run waits inside it with its clock already running: Temporal stamps the task's start
+# (what `workflow.now()` reads) when it hands the task over, so every timer the task arms
+# starts that much late. Taking only a few at a time leaves the backlog in Temporal's task
+# queue, unstamped and open to any other worker. Not fewer than 4: a task waiting on its
+# read-model write holds its slot, and with 2 the worker sat idle behind those writes
+# (`docs/benchmark.md`).
+MAX_CONCURRENT_WORKFLOW_TASKS = 4
+
 # The sandbox still forbids non-deterministic calls (clocks, I/O, randomness) in workflow
 # code, but reuses already-imported modules instead of re-importing them for every ticket:
 # the workflow imports only temporalio and the pure domain, which hold no mutable state.
@@ -59,5 +68,6 @@ def build_worker(
             reports.send,
         ],
         max_cached_workflows=MAX_CACHED_WORKFLOWS,
+        max_concurrent_workflow_tasks=MAX_CONCURRENT_WORKFLOW_TASKS,
         workflow_runner=WORKFLOW_RUNNER,
     )

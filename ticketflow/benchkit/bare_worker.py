@@ -27,6 +27,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--max-cached", type=int, required=True, help="sticky cache size (ticketflow's worker's)"
     )
+    parser.add_argument(
+        "--max-workflow-tasks",
+        type=int,
+        required=True,
+        help="workflow tasks taken at once (ticketflow's worker's)",
+    )
     return parser
 
 
@@ -39,6 +45,7 @@ async def _run(args: argparse.Namespace) -> None:
             workflows=[ParkedWorkflow, TimerWorkflow],
             activities=[lateness],
             max_cached_workflows=args.max_cached,
+            max_concurrent_workflow_tasks=args.max_workflow_tasks,
             # The runner ticketflow's worker uses, so neither side pays what the other does not.
             workflow_runner=ContextFreeRunner(SandboxedWorkflowRunner()),
         )

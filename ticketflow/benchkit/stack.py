@@ -174,7 +174,7 @@ async def _start_processes(
     suffix: str,
     say: Say,
 ) -> Stack:
-    from workers.main import MAX_CACHED_WORKFLOWS
+    from workers.main import MAX_CACHED_WORKFLOWS, MAX_CONCURRENT_WORKFLOW_TASKS
 
     env = child_env(settings, root / "pycache")
     bare_task_queue = f"bench-bare-{suffix}"
@@ -201,6 +201,8 @@ async def _start_processes(
         bare_task_queue,
         "--max-cached",
         str(MAX_CACHED_WORKFLOWS),
+        "--max-workflow-tasks",
+        str(MAX_CONCURRENT_WORKFLOW_TASKS),
     ]
     bare_worker = await _child(exits, "bare worker", bare_command, env, root)
     api_url = f"http://{HOST}:{port}"
