@@ -12,7 +12,19 @@ from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, cast, exists, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Text,
+    any_,
+    bindparam,
+    exists,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,20 +55,40 @@ def _can_take(
     if department_id is not None:
         conditions.append(_users.c.department_id == department_id)
     if category is not None:
-        conditions.append(_covers(category))
+        conditions.append(_covers(literal(category, Text)))
     if exclude:
         conditions.append(_users.c.id.not_in(exclude))
     return conditions
 
 
-def _covers(category: str) -> ColumnElement[bool]:
+def _covers(category: ColumnElement[str]) -> ColumnElement[bool]:
     """No skills (a generalist), or a skill equal to `category` ignoring case."""
     skill = func.unnest(_users.c.skills).table_valued("skill").render_derived()
     has_skill = exists(
-        select(1).select_from(skill).where(func.lower(skill.c.skill) == category.lower())
+        select(1).select_from(skill).where(func.lower(skill.c.skill) == func.lower(category))
     )
     return or_(func.cardinality(_users.c.skills) == 0, has_skill)
 
+
+# Built once, with parameters: a statement object keeps its cache key, so a pick (one on
+# every new unassigned ticket) only binds values instead of building and keying SQL again.
+_DEPARTMENT = bindparam("department_id", type_=PG_UUID(as_uuid=True))
+_CATEGORY = bindparam("category", type_=Text)
+_EXCLUDED = bindparam("exclude", type_=ARRAY(PG_UUID(as_uuid=True)))
+_PICK = select(
+    func.ticketflow_pick_agent(
+        _PICK_LOCK_NAMESPACE, _DEPARTMENT, _CATEGORY, _EXCLUDED, type_=PG_UUID(as_uuid=True)
+    )
+)
+# Someone could take the ticket, locked rows or not: `ticketflow_pick_agent`'s conditions.
+_SOMEONE_FITS = select(
+    exists().where(
+        *_can_take(None, None),
+        _users.c.department_id == _DEPARTMENT,
+        or_(_CATEGORY.is_(None), _covers(_CATEGORY)),
+        not_(_users.c.id == any_(_EXCLUDED)),
+    )
+)
 
 # Least loaded; on equal load, round-robin: picked longest ago (never picked first); then id.
 _NEXT_IN_LINE = (
@@ -89,18 +121,10 @@ async def pick_agent(
     # whose row a read-model write holds this instant are passed over, never waited for while
     # the department's queue is held; if that leaves nobody but someone could take the
     # ticket, the caller tries again in a moment (after committing, which frees the queue).
-    picked = func.ticketflow_pick_agent(
-        _PICK_LOCK_NAMESPACE,
-        department_id,
-        category,
-        cast(list(exclude), ARRAY(PG_UUID(as_uuid=True))),
-        type_=PG_UUID(as_uuid=True),
-    )
-    agent_id: UUID | None = await session.scalar(select(picked))
-    if agent_id is None:
-        could_take = exists().where(*_can_take(department_id, category, exclude))
-        if await session.scalar(select(could_take)):
-            raise RoutingBusy(f"every agent who fits department {department_id} is being updated")
+    params = {"department_id": department_id, "category": category, "exclude": list(exclude)}
+    agent_id: UUID | None = await session.scalar(_PICK, params)
+    if agent_id is None and await session.scalar(_SOMEONE_FITS, params):
+        raise RoutingBusy(f"every agent who fits department {department_id} is being updated")
     return agent_id
 
 

@@ -8,13 +8,14 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
+import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.enums import Availability, Role, UserStatus
 from persistence.models import User
 from persistence.readmodel import recount_load
-from persistence.routing import available_agents, pick_agent
+from persistence.routing import RoutingBusy, available_agents, pick_agent
 from tests.persistence.factories import T0, add_department, add_user
 
 
@@ -172,3 +173,23 @@ async def test_the_pick_and_the_available_list_agree_on_who_may_take_a_ticket(
         ]
         picked = await pick_agent(db_session, department, category)
         assert picked == (listed[0] if listed else None), category
+
+
+async def test_a_fitting_agent_whose_row_is_being_written_makes_the_pick_busy(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    async with session_factory.begin() as session:
+        department = (await add_department(session)).id
+        only = await agent(session, department, skills=["network"])
+
+    async with session_factory.begin() as writer:
+        # A read-model write holds the agent's row, as `lock_users` does.
+        await writer.execute(select(User).where(User.id == only).with_for_update(key_share=True))
+        async with session_factory.begin() as session:
+            with pytest.raises(RoutingBusy):
+                await pick_agent(session, department, "NETWORK")
+            # Nobody covers this category, locked or not: no one to wait for.
+            assert await pick_agent(session, department, "printers") is None
+
+    async with session_factory.begin() as session:
+        assert await pick_agent(session, department, "network") == only
