@@ -62,7 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     # How `--processes` hands its listening socket to each process.
     api.add_argument("--fd", type=int, help=argparse.SUPPRESS)
-    commands.add_parser("worker", help="run a Temporal worker (configured by environment)")
+    worker = commands.add_parser("worker", help="run a Temporal worker (configured by environment)")
+    worker.add_argument(
+        "--processes",
+        type=positive_int,
+        default=1,
+        help="worker processes on the task queue (default 1; about one per core)",
+    )
     commands.add_parser("migrate", help="alembic upgrade head on DATABASE_URL")
     replay = commands.add_parser("replay", help="replay workflow histories on the current code")
     replay.add_argument("files", nargs="*", type=Path, help="history JSON files")
@@ -144,7 +150,7 @@ async def _api(args: argparse.Namespace, settings: Settings) -> int:
         )
     _require_database_url(settings)
     if args.processes > 1:
-        from ticketflow.devstack.api_processes import serve_api_processes
+        from ticketflow.devstack.supervisor import serve_api_processes
 
         flags = ["--dev"] if args.dev else []
         return await serve_api_processes(
@@ -168,6 +174,10 @@ async def _api(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _worker(args: argparse.Namespace, settings: Settings) -> int:
     database_url = _require_database_url(settings)
+    if args.processes > 1:
+        from ticketflow.devstack.supervisor import serve_worker_processes
+
+        return await serve_worker_processes(processes=args.processes)
     from persistence.db import create_engine, session_factory
     from workers.main import build_worker
 

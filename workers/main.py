@@ -27,10 +27,10 @@ MAX_CACHED_WORKFLOWS = 2_000
 # not yet run waits inside it with its clock already running: Temporal stamps the task's start
 # (what `workflow.now()` reads) when it hands the task over, so every timer the task arms
 # starts that much late. Taking only a few at a time leaves the backlog in Temporal's task
-# queue, unstamped and open to any other worker. Not fewer than 4: a task waiting on its
-# read-model write holds its slot, and with 2 the worker sat idle behind those writes
+# queue, unstamped and open to any other worker. Not fewer: a task waiting on its read-model
+# write holds its slot, and with 4 a full benchmark's breaches queued behind those writes
 # (`docs/benchmark.md`).
-MAX_CONCURRENT_WORKFLOW_TASKS = 4
+MAX_CONCURRENT_WORKFLOW_TASKS = 8
 
 # The sandbox still forbids non-deterministic calls (clocks, I/O, randomness) in workflow
 # code, but reuses already-imported modules instead of re-importing them for every ticket:

@@ -7,10 +7,15 @@ import contextlib
 import re
 import signal
 from pathlib import Path
+from uuid import uuid4
 
 import httpx
 import psutil
 import pytest
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from tests.support.cli import RunningCli, clean_env, run_cli
@@ -83,6 +88,69 @@ async def test_api_processes_stop_together_when_one_cannot_start(
         )
     assert result.returncode == 1
     assert nobody_there in result.stderr
+
+
+@pytest.mark.slow
+async def test_worker_runs_several_processes_on_one_queue_and_stops_them_all(
+    tmp_path: Path, database_url: str, dev_env: WorkflowEnvironment
+) -> None:
+    queue = f"cli-workers-{uuid4().hex[:8]}"
+    env = _worker_env(database_url, dev_env, queue)
+    worker = await RunningCli.start("worker", "--processes", "2", cwd=tmp_path, env=env)
+    try:
+        async with asyncio.timeout(CLI_TIMEOUT_S):
+            await _until_pollers(dev_env.client, queue, 2)
+        workers = psutil.Process(worker.process.pid).children()
+        assert len(workers) == 2
+        async with asyncio.timeout(DEV_STOP_TIMEOUT_S):
+            code = await worker.stop(signal.SIGTERM)
+    finally:
+        await worker.kill()
+    assert code == 0, worker.stderr[-4000:]
+    assert "Traceback" not in worker.stderr
+    assert not any(process.is_running() for process in workers)
+
+
+@pytest.mark.slow
+async def test_worker_processes_stop_together_when_one_dies(
+    tmp_path: Path, database_url: str, dev_env: WorkflowEnvironment
+) -> None:
+    queue = f"cli-workers-{uuid4().hex[:8]}"
+    env = _worker_env(database_url, dev_env, queue)
+    worker = await RunningCli.start("worker", "--processes", "2", cwd=tmp_path, env=env)
+    try:
+        async with asyncio.timeout(CLI_TIMEOUT_S):
+            await _until_pollers(dev_env.client, queue, 2)
+        dying, other = psutil.Process(worker.process.pid).children()
+        dying.kill()
+        async with asyncio.timeout(DEV_STOP_TIMEOUT_S):
+            code = await worker.process.wait()
+    finally:
+        await worker.kill()
+    assert code == 1
+    assert not other.is_running()
+
+
+def _worker_env(database_url: str, dev_env: WorkflowEnvironment, queue: str) -> dict[str, str]:
+    return clean_env(
+        DATABASE_URL=database_url,
+        TEMPORAL_ADDRESS=dev_env.client.service_client.config.target_host,
+        TICKETFLOW_TASK_QUEUE=queue,
+    )
+
+
+async def _until_pollers(client: Client, queue: str, count: int) -> None:
+    """Until `count` distinct workers poll `queue` for workflow tasks."""
+    request = DescribeTaskQueueRequest(
+        namespace=client.namespace,
+        task_queue=TaskQueue(name=queue),
+        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+    )
+    while True:
+        described = await client.workflow_service.describe_task_queue(request)
+        if len({poller.identity for poller in described.pollers}) >= count:
+            return
+        await asyncio.sleep(0.2)
 
 
 async def _until_healthy(http: httpx.AsyncClient, url: str) -> None:

@@ -15,6 +15,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from ticketflow.benchkit.bare import ParkedWorkflow, TimerWorkflow, lateness
 from ticketflow.devstack.serve import StopSignals, serve
+from ticketflow.devstack.supervisor import supervise
 from ticketflow.temporal import connect_temporal
 from workers.runner import ContextFreeRunner
 
@@ -32,6 +33,9 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         required=True,
         help="workflow tasks taken at once (ticketflow's worker's)",
+    )
+    parser.add_argument(
+        "--processes", type=int, default=1, help="worker processes (ticketflow's worker's)"
     )
     return parser
 
@@ -52,10 +56,24 @@ async def _run(args: argparse.Namespace) -> None:
         await serve(stop, worker=worker)
 
 
+def _one_worker(args: argparse.Namespace) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "ticketflow.benchkit.bare_worker",
+        *("--address", args.address, "--namespace", args.namespace),
+        *("--task-queue", args.task_queue, "--max-cached", str(args.max_cached)),
+        *("--max-workflow-tasks", str(args.max_workflow_tasks)),
+    ]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run until SIGTERM/SIGINT; 0 on a clean stop."""
     args = _parser().parse_args(argv)
     try:
+        if args.processes > 1:
+            # As `ticketflow worker --processes N`: N single workers under one supervisor.
+            return asyncio.run(supervise(_one_worker(args), args.processes))
         asyncio.run(_run(args))
     except (KeyboardInterrupt, asyncio.CancelledError):
         return 130

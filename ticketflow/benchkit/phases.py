@@ -278,8 +278,6 @@ async def _cpu_meter(stack: Stack) -> CpuMeter:
     """Every process of the stack this machine can see (PostgreSQL: when it runs here)."""
     processes = {
         "bench": psutil.Process(),
-        "worker": psutil.Process(stack.worker.pid),
-        "bare worker": psutil.Process(stack.bare_worker.pid),
     }
     temporal = temporal_server()
     if temporal is not None:
@@ -287,7 +285,15 @@ async def _cpu_meter(stack: Stack) -> CpuMeter:
     async with stack.sessions() as session:
         backend = await session.scalar(text("SELECT pg_backend_pid()"))
     postmaster = postmaster_of(int(backend)) if backend is not None else None
-    trees = {"api": psutil.Process(stack.api.pid)}  # uvicorn's supervisor and its processes
+    # The API's and the workers' supervisors, with their processes.
+    trees = {
+        name: psutil.Process(child.pid)
+        for name, child in (
+            ("api", stack.api),
+            ("worker", stack.worker),
+            ("bare worker", stack.bare_worker),
+        )
+    }
     if postmaster is not None:
         trees["postgres"] = postmaster
     return CpuMeter(processes, trees)

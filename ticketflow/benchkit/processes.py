@@ -54,10 +54,10 @@ class Child:
         return self.process.pid
 
     def rss_bytes(self) -> int:
-        """Resident set size of the process now."""
+        """Resident set size of the process and its own processes (a supervisor's) now."""
         self.check_alive()
-        rss: int = psutil.Process(self.pid).memory_info().rss
-        return rss
+        root = psutil.Process(self.pid)
+        return sum(process.memory_info().rss for process in [root, *root.children(recursive=True)])
 
     def check_alive(self) -> None:
         """Raise BenchError, with the end of its log, if the process has exited."""

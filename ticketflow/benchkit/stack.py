@@ -40,7 +40,8 @@ T = TypeVar("T")
 
 HOST = "127.0.0.1"
 READY_TIMEOUT_S = 90.0
-API_PROCESSES = 2  # as a deployment runs it: about one API process per core
+API_PROCESSES = 2  # as a deployment runs them: about one process per core
+WORKER_PROCESSES = 2  # ticketflow's, and as many bare ones
 _POLL_S = 0.2
 # Variables of ours a developer's shell may carry; the children get the bench's values only.
 _OWN_VARIABLES = ("DATABASE_URL", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "JWT_SECRET")
@@ -188,7 +189,9 @@ async def _start_processes(
         env,
         root,
     )
-    worker = await _child(exits, "worker", _cli("worker"), env, root)
+    worker = await _child(
+        exits, "worker", _cli("worker", "--processes", str(WORKER_PROCESSES)), env, root
+    )
     bare_command = [
         sys.executable,
         "-m",
@@ -203,6 +206,8 @@ async def _start_processes(
         str(MAX_CACHED_WORKFLOWS),
         "--max-workflow-tasks",
         str(MAX_CONCURRENT_WORKFLOW_TASKS),
+        "--processes",
+        str(WORKER_PROCESSES),
     ]
     bare_worker = await _child(exits, "bare worker", bare_command, env, root)
     api_url = f"http://{HOST}:{port}"
