@@ -7,7 +7,7 @@ from temporalio import activity
 
 from domain.messages import ReadModelBatch, ReadModelOutcome
 from persistence.outbox import Outbound, plan_outbound, recipients_and_people, wording
-from persistence.readmodel import apply_batch
+from persistence.readmodel import TicketGone, apply_batch
 
 APPLY_READ_MODEL = "apply_read_model"
 
@@ -25,12 +25,16 @@ class ReadModelActivities:
 
         In the same transaction it plans what the change sends out (notifications on external
         channels, webhook deliveries) and answers the sends still pending, for the workflow
-        to start as activities.
+        to start as activities. A write that finds its ticket deleted is dropped whole.
         """
-        async with self._sessions.begin() as session:
-            resolved = await recipients_and_people(session, batch.notifications)
-            recipients, people = resolved
-            words = wording(batch, people, self._outbound.links)
-            await apply_batch(session, batch, recipients, words)
-            dispatches = await plan_outbound(session, batch, self._outbound, resolved)
+        try:
+            async with self._sessions.begin() as session:
+                resolved = await recipients_and_people(session, batch.notifications)
+                recipients, people = resolved
+                words = wording(batch, people, self._outbound.links)
+                await apply_batch(session, batch, recipients, words)
+                dispatches = await plan_outbound(session, batch, self._outbound, resolved)
+        except TicketGone as gone:
+            activity.logger.info("write of ticket #%s dropped: %s", batch.ticket.number, gone)
+            return ReadModelOutcome()
         return ReadModelOutcome(dispatches=dispatches)

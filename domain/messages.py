@@ -165,6 +165,13 @@ class ReadModelBatch(BaseModel):
     history: list[HistoryEntry] = Field(default_factory=list)
     comments: list[CommentRecord] = Field(default_factory=list)
     notifications: list[NotificationIntent] = Field(default_factory=list)
+    first_write: bool = Field(
+        True,
+        description=(
+            "The ticket's first write, the only one that may create its row: a later write "
+            "that finds no row (the ticket was deleted meanwhile) is dropped."
+        ),
+    )
 
 
 class TicketWorkflowInput(BaseModel):

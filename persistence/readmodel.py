@@ -14,7 +14,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 from pydantic_core import to_jsonable_python
-from sqlalchemy import Table, and_, func, select, text, update
+from sqlalchemy import Table, and_, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -74,12 +74,13 @@ async def apply_batch(
     """Write `batch` in the session's transaction; the caller commits.
 
     Safe to repeat (nothing is duplicated) and to reorder (an older ticket version never
-    overwrites a newer one). Returns only the notifications this call inserted. `recipients`
-    are the intents' users if the caller has resolved them already; `wording` puts each
-    in-app notification in its reader's words.
+    overwrites a newer one). Raises `TicketGone`, having written nothing, when a write after
+    the first finds the ticket deleted. Returns only the notifications this call inserted.
+    `recipients` are the intents' users if the caller has resolved them already; `wording`
+    puts each in-app notification in its reader's words.
     """
     ticket_id = batch.ticket.id
-    await _upsert_ticket(session, batch)
+    await _write_ticket(session, batch)
     await _insert_comments(session, ticket_id, batch.comments)
     await _insert_history(session, ticket_id, batch.history)
     if recipients is None:
@@ -112,21 +113,40 @@ async def announce(session: AsyncSession, notifications: Sequence[NewNotificatio
     )
 
 
+_TICKET_COLUMNS = [c.name for c in _tickets.columns if c.name not in ("id", "deleted_at")]
+
+
+class TicketGone(Exception):
+    """The ticket's row is gone (an admin deleted it): a late write must not bring it back."""
+
+
 def _ticket_upsert() -> Any:
-    """`INSERT … ON CONFLICT (id) DO UPDATE … WHERE newer`, built once: it runs on every change."""
+    """`INSERT … ON CONFLICT (id) DO UPDATE … WHERE newer`, built once: a first write."""
     statement = insert(_tickets)
-    columns = [c.name for c in _tickets.columns if c.name not in ("id", "deleted_at")]
     return statement.on_conflict_do_update(
         index_elements=[_tickets.c.id],
-        set_={name: statement.excluded[name] for name in columns},
+        set_={name: statement.excluded[name] for name in _TICKET_COLUMNS},
         where=_tickets.c.version < statement.excluded.version,
     )
 
 
+def _ticket_update() -> Any:
+    """`UPDATE … WHERE id AND newer`, built once: every later write, which never inserts."""
+    # Parameters are prefixed: SQLAlchemy keeps a column's own name for its SET value.
+    return (
+        update(_tickets)
+        .where(_tickets.c.id == bindparam("p_id"), _tickets.c.version < bindparam("p_version"))
+        .values({name: bindparam(f"p_{name}") for name in _TICKET_COLUMNS})
+        .returning(_tickets.c.id)
+    )
+
+
 _UPSERT_TICKET = _ticket_upsert()
+_UPDATE_TICKET = _ticket_update()
+_TICKET_EXISTS = select(_tickets.c.id).where(_tickets.c.id == bindparam("p_id"))
 
 
-async def _upsert_ticket(session: AsyncSession, batch: ReadModelBatch) -> None:
+async def _write_ticket(session: AsyncSession, batch: ReadModelBatch) -> None:
     view = batch.ticket
     row: dict[str, Any] = view.model_dump(exclude={"sla", "metadata"})
     row.update(
@@ -135,9 +155,16 @@ async def _upsert_ticket(session: AsyncSession, batch: ReadModelBatch) -> None:
         sla_state=view.sla.overall(),
         sla_breach_at=view.sla.next_breach_at(),
         requester_role=batch.requester_role,
-        deleted_at=None,
     )
-    await session.execute(_UPSERT_TICKET, row)
+    if batch.first_write:
+        await session.execute(_UPSERT_TICKET, {**row, "deleted_at": None})
+        return
+    # An UPDATE waits for a DELETE holding the row and then matches nothing, so a ticket
+    # deleted while this write was on its way stays deleted.
+    params = {f"p_{name}": value for name, value in row.items()}
+    updated = await session.scalar(_UPDATE_TICKET, params)
+    if updated is None and await session.scalar(_TICKET_EXISTS, params) is None:
+        raise TicketGone(f"ticket {view.id} was deleted")
 
 
 async def _insert_comments(

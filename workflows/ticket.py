@@ -98,6 +98,7 @@ class TicketWorkflow:
         self._replan = False
         self._reroute = False  # moved to another department: routing picks a new agent
         self._is_new = input.draft is not None
+        self._row_written = input.state is not None  # a continued ticket's row exists
         if input.state is not None:
             self._state = input.state
             self._history = list(input.history)
@@ -255,7 +256,9 @@ class TicketWorkflow:
             history=effects.history,
             comments=effects.comments,
             notifications=effects.notifications,
+            first_write=not self._row_written,
         )
+        self._row_written = True
         await self._write_read_model(batch)
 
     async def _write_read_model(self, batch: ReadModelBatch) -> None:

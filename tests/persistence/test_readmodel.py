@@ -7,14 +7,18 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 
 from domain.enums import ClockState, Role, TicketStatus
+from domain.messages import ReadModelBatch
 from domain.ticket import HistoryEntry, Recipient, row_id
+from domain.views import TicketView
 from persistence.models import AuditLog, Notification, SlaHistory, Ticket, TicketComment, User
-from persistence.readmodel import apply_batch
+from persistence.readmodel import TicketGone, apply_batch
+from persistence.repositories import tickets as tickets_repo
 from tests.persistence.factories import (
     T0,
     Desk,
@@ -228,3 +232,45 @@ async def test_an_added_user_is_not_a_recipient_when_deleted(db_session: AsyncSe
     view = await desk.ticket(db_session)
     intent = notify(f"{view.id}/x", Recipient(user_id=gone.id))
     assert await apply_batch(db_session, batch(view, notifications=[intent])) == []
+
+
+async def test_a_later_write_updates_and_keeps_its_version_order(db_session: AsyncSession) -> None:
+    desk = await Desk.create(db_session)
+    v1 = await desk.ticket(db_session)
+    v2 = next_version(v1, title="Printer extinguished")
+    v3 = next_version(v2, status=TicketStatus.RESOLVED)
+    await apply_batch(db_session, batch(v1))
+
+    await apply_batch(db_session, later(v3, comments=[comment(desk.agent.id)]))
+    await apply_batch(db_session, later(v2))  # late, and older: the row keeps v3
+
+    row = await db_session.get_one(Ticket, v1.id, populate_existing=True)
+    assert (row.version, row.title, row.status) == (3, "Printer extinguished", "resolved")
+    assert await count(db_session, TicketComment.ticket_id, v1.id) == 1
+
+
+async def test_a_write_after_the_ticket_was_deleted_brings_nothing_back(
+    db_session: AsyncSession,
+) -> None:
+    desk = await Desk.create(db_session)
+    v1 = await desk.ticket(db_session)
+    await apply_batch(db_session, batch(v1))
+    await tickets_repo.delete_ticket(db_session, v1.id, desk.manager.id, "deleted by a test")
+    audit_rows = await count(db_session, AuditLog.entity_id, v1.id)
+
+    late = later(
+        next_version(v1, status=TicketStatus.IN_PROGRESS),
+        comments=[comment(desk.agent.id)],
+        history=[assigned_entry(2, None, desk.agent.id)],
+    )
+    with pytest.raises(TicketGone):
+        await apply_batch(db_session, late)
+
+    assert await db_session.get(Ticket, v1.id, populate_existing=True) is None
+    assert await count(db_session, TicketComment.ticket_id, v1.id) == 0
+    assert await count(db_session, AuditLog.entity_id, v1.id) == audit_rows
+
+
+def later(view: TicketView, **parts: Any) -> ReadModelBatch:
+    """A batch the workflow sends after the ticket's first write."""
+    return batch(view, **parts).model_copy(update={"first_write": False})
