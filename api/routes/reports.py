@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from activities.reports import FileFormat
 from api.deps import AdminUser, CurrentUser, SessionDep, SettingsDep, TemporalDep
@@ -39,62 +39,59 @@ Until = Annotated[datetime | None, Query(alias="to", description="end, exclusive
 DepartmentFilter = Annotated[UUID | None, Query(description="only this department's tickets")]
 
 
-def _period(since: datetime | None, until: datetime | None) -> Period:
+def _period(since: Since = None, until: Until = None) -> Period:
+    """The `from`/`to` query parameters as a period (the last 30 days by default)."""
     return period_from(since, until, utcnow())
 
 
+PeriodParams = Annotated[Period, Depends(_period)]
+
+
 @router.get("/reports/dashboard", summary="The caller's dashboard, by role [Auth]")
-async def dashboard(
-    caller: CurrentUser, session: SessionDep, since: Since = None, until: Until = None
-) -> Dashboard:
+async def dashboard(caller: CurrentUser, session: SessionDep, period: PeriodParams) -> Dashboard:
     """A requester's own tickets by status; an agent's queue; an admin's whole desk (`view`
     says which). `from`/`to` bound the desk's created-vs-resolved and SLA figures."""
-    return await personal.dashboard(session, caller, _period(since, until), utcnow())
+    return await personal.dashboard(session, caller, period, utcnow())
 
 
 @router.get("/reports/agents", summary="Per-agent load, speed, SLA and ratings [Admin]")
 async def agents_report(
     _: AdminUser,
     session: SessionDep,
-    since: Since = None,
-    until: Until = None,
+    period: PeriodParams,
     department_id: DepartmentFilter = None,
 ) -> AgentsReport:
-    return await desk.agents_report(session, _period(since, until), department_id)
+    return await desk.agents_report(session, period, department_id)
 
 
 @router.get("/reports/tickets", summary="Ticket volume and breakdowns for a period [Admin]")
 async def tickets_report(
     _: AdminUser,
     session: SessionDep,
-    since: Since = None,
-    until: Until = None,
+    period: PeriodParams,
     department_id: DepartmentFilter = None,
     bucket: Annotated[Bucket, Query(description="volume per UTC day or ISO week")] = Bucket.DAY,
 ) -> TicketsReport:
-    return await desk.tickets_report(session, _period(since, until), department_id, bucket)
+    return await desk.tickets_report(session, period, department_id, bucket)
 
 
 @router.get("/reports/satisfaction", summary="CSAT, NPS and the score distribution [Admin]")
 async def satisfaction_report(
     _: AdminUser,
     session: SessionDep,
-    since: Since = None,
-    until: Until = None,
+    period: PeriodParams,
     department_id: DepartmentFilter = None,
 ) -> SatisfactionReport:
-    return await desk.satisfaction_report(session, _period(since, until), department_id)
+    return await desk.satisfaction_report(session, period, department_id)
 
 
 @router.get("/reports/performance", summary="KPIs: response, resolution, reopens, SLA [Admin]")
 async def performance_report(
     _: AdminUser,
     session: SessionDep,
-    since: Since = None,
-    until: Until = None,
+    period: PeriodParams,
     department_id: DepartmentFilter = None,
 ) -> PerformanceReport:
-    period = _period(since, until)
     return await desk.performance_report(session, period, department_id, utcnow())
 
 
@@ -108,11 +105,9 @@ async def export(
     file_format: FileFormat,
     _: AdminUser,
     session: SessionDep,
-    since: Since = None,
-    until: Until = None,
+    period: PeriodParams,
     department_id: DepartmentFilter = None,
 ) -> Response:
-    period = _period(since, until)
     report = await exports.export_tickets(session, file_format, period, department_id)
     return Response(
         report.content,
@@ -151,11 +146,11 @@ async def delete_schedule(
 
 @router.get("/tickets/stats", summary="The caller's own ticket figures [Auth]")
 async def personal_stats(
-    caller: CurrentUser, session: SessionDep, since: Since = None, until: Until = None
+    caller: CurrentUser, session: SessionDep, period: PeriodParams
 ) -> PersonalStats:
     """A requester's tickets opened, open and resolved and the ratings they gave; an agent's
     (or admin's) queue, resolutions, times and ratings over `from`/`to`."""
-    return await personal.personal_stats(session, caller, _period(since, until))
+    return await personal.personal_stats(session, caller, period)
 
 
 @router.get("/departments/{department_id}/stats", summary="A department's figures [Admin]")
@@ -163,7 +158,6 @@ async def department_stats(
     department_id: UUID,
     _: AdminUser,
     session: SessionDep,
-    since: Since = None,
-    until: Until = None,
+    period: PeriodParams,
 ) -> DepartmentStats:
-    return await desk.department_stats(session, department_id, _period(since, until))
+    return await desk.department_stats(session, department_id, period)
