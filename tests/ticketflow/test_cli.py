@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import re
 import signal
+from collections.abc import AsyncIterator
 from pathlib import Path
 from uuid import uuid4
 
@@ -94,18 +95,11 @@ async def test_api_processes_stop_together_when_one_cannot_start(
 async def test_worker_runs_several_processes_on_one_queue_and_stops_them_all(
     tmp_path: Path, database_url: str, dev_env: WorkflowEnvironment
 ) -> None:
-    queue = f"cli-workers-{uuid4().hex[:8]}"
-    env = _worker_env(database_url, dev_env, queue)
-    worker = await RunningCli.start("worker", "--processes", "2", cwd=tmp_path, env=env)
-    try:
-        async with asyncio.timeout(CLI_TIMEOUT_S):
-            await _until_pollers(dev_env.client, queue, 2)
+    async with _two_workers(tmp_path, database_url, dev_env) as worker:
         workers = psutil.Process(worker.process.pid).children()
         assert len(workers) == 2
         async with asyncio.timeout(DEV_STOP_TIMEOUT_S):
             code = await worker.stop(signal.SIGTERM)
-    finally:
-        await worker.kill()
     assert code == 0, worker.stderr[-4000:]
     assert "Traceback" not in worker.stderr
     assert not any(process.is_running() for process in workers)
@@ -115,28 +109,33 @@ async def test_worker_runs_several_processes_on_one_queue_and_stops_them_all(
 async def test_worker_processes_stop_together_when_one_dies(
     tmp_path: Path, database_url: str, dev_env: WorkflowEnvironment
 ) -> None:
-    queue = f"cli-workers-{uuid4().hex[:8]}"
-    env = _worker_env(database_url, dev_env, queue)
-    worker = await RunningCli.start("worker", "--processes", "2", cwd=tmp_path, env=env)
-    try:
-        async with asyncio.timeout(CLI_TIMEOUT_S):
-            await _until_pollers(dev_env.client, queue, 2)
+    async with _two_workers(tmp_path, database_url, dev_env) as worker:
         dying, other = psutil.Process(worker.process.pid).children()
         dying.kill()
         async with asyncio.timeout(DEV_STOP_TIMEOUT_S):
             code = await worker.process.wait()
-    finally:
-        await worker.kill()
     assert code == 1
     assert not other.is_running()
 
 
-def _worker_env(database_url: str, dev_env: WorkflowEnvironment, queue: str) -> dict[str, str]:
-    return clean_env(
+@contextlib.asynccontextmanager
+async def _two_workers(
+    tmp_path: Path, database_url: str, dev_env: WorkflowEnvironment
+) -> AsyncIterator[RunningCli]:
+    """`ticketflow worker --processes 2` on a queue of its own, once both processes poll it."""
+    queue = f"cli-workers-{uuid4().hex[:8]}"
+    env = clean_env(
         DATABASE_URL=database_url,
         TEMPORAL_ADDRESS=dev_env.client.service_client.config.target_host,
         TICKETFLOW_TASK_QUEUE=queue,
     )
+    worker = await RunningCli.start("worker", "--processes", "2", cwd=tmp_path, env=env)
+    try:
+        async with asyncio.timeout(CLI_TIMEOUT_S):
+            await _until_pollers(dev_env.client, queue, 2)
+        yield worker
+    finally:
+        await worker.kill()
 
 
 async def _until_pollers(client: Client, queue: str, count: int) -> None:
