@@ -21,6 +21,16 @@ log = logging.getLogger(__name__)
 
 OPEN_TICKETS = "WorkflowType = 'TicketWorkflow' AND ExecutionStatus = 'Running'"
 _RETRY_WAITS = (0.1, 0.2, 0.4, 0.8, 1.6, 3.2, None)
+# Refusals that say "not now" rather than "never": a namespace runs few batch operations at
+# once (one on a dev server), and a busy server may cancel or time out the start itself.
+_TRANSIENT = frozenset(
+    {
+        RPCStatusCode.RESOURCE_EXHAUSTED,
+        RPCStatusCode.CANCELLED,
+        RPCStatusCode.DEADLINE_EXCEEDED,
+        RPCStatusCode.UNAVAILABLE,
+    }
+)
 
 
 async def signal_open_tickets(client: Client, signal: str, arg: BaseModel, reason: str) -> bool:
@@ -39,15 +49,24 @@ async def signal_open_tickets(client: Client, signal: str, arg: BaseModel, reaso
             signal=signal, input=Payloads(payloads=payloads), identity=client.identity
         ),
     )
+    return await start_batch(client, request)
+
+
+async def start_batch(client: Client, request: StartBatchOperationRequest) -> bool:
+    """Start a batch operation, retrying transient refusals under the same job id.
+
+    The job id makes the retries idempotent: a start that reached the server before its answer
+    was lost comes back as "already exists", which is the success it was.
+    """
     for wait in _RETRY_WAITS:
         try:
             await client.workflow_service.start_batch_operation(request)
             return True
         except RPCError as error:
-            # A namespace runs few batch operations at once (one on a dev server): the
-            # previous broadcast is usually done in a moment.
-            if error.status is not RPCStatusCode.RESOURCE_EXHAUSTED or wait is None:
-                log.warning("could not tell open tickets about %s: %s", signal, error)
+            if error.status is RPCStatusCode.ALREADY_EXISTS:
+                return True
+            if error.status not in _TRANSIENT or wait is None:
+                log.warning("could not start batch %s: %s", request.job_id, error)
                 return False
             await asyncio.sleep(wait)
     return False
