@@ -88,7 +88,8 @@ class DeliveryActivities:
         return _Planned(_message(row, number, url), row.status)
 
     async def _retry_later(self, notification_id: UUID, error: ProviderUnavailable) -> NoReturn:
-        status = NotificationStatus.FAILED if is_last_attempt() else NotificationStatus.PENDING
+        last = is_last_attempt(error.retry_after)
+        status = NotificationStatus.FAILED if last else NotificationStatus.PENDING
         await self._record(notification_id, status, error=str(error))
         raise ApplicationError(
             f"notification {notification_id} not sent: {error}",

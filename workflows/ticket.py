@@ -66,13 +66,13 @@ _READ_MODEL_RETRY = RetryPolicy(
 )
 # A provider outage is waited out for a day, backing off to one try every 10 minutes; a
 # provider's 4xx (or Retry-After) is decided by the activity.
-_DELIVERY_RETRY = RetryPolicy(
+DELIVERY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=10),
     maximum_attempts=200,
 )
-_DELIVERY_WINDOW = timedelta(days=1)
+DELIVERY_WINDOW = timedelta(days=1)
 
 
 def _rejected(error: TicketflowError) -> ApplicationError:
@@ -284,8 +284,8 @@ class TicketWorkflow:
                 DELIVERY_ACTIVITIES[dispatch.kind],
                 dispatch.id,
                 start_to_close_timeout=timedelta(seconds=60),
-                schedule_to_close_timeout=_DELIVERY_WINDOW,
-                retry_policy=_DELIVERY_RETRY,
+                schedule_to_close_timeout=DELIVERY_WINDOW,
+                retry_policy=DELIVERY_RETRY,
                 summary=f"{dispatch.kind} {dispatch.id}",
             )
         except ActivityError as error:

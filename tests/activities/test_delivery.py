@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 import pytest
@@ -24,6 +24,7 @@ from persistence.readmodel import apply_batch
 from tests.persistence.factories import Desk, batch
 from tests.support.standin import Answer, StandIn
 from ticketflow.settings import Settings
+from workflows.ticket import DELIVERY_WINDOW
 
 SENDGRID_PATH = "/v3/mail/send"
 LINKS = Links("https://help.example.com")
@@ -90,9 +91,14 @@ async def row(sessions: async_sessionmaker[AsyncSession], notification_id: UUID)
 
 
 def attempt(number: int = 1, maximum: int = 200) -> ActivityEnvironment:
+    """Attempt `number` of a send scheduled just now, with the workflow's day to deliver."""
     env = ActivityEnvironment()
     env.info = dataclasses.replace(
-        env.info, attempt=number, retry_policy=RetryPolicy(maximum_attempts=maximum)
+        env.info,
+        attempt=number,
+        retry_policy=RetryPolicy(maximum_attempts=maximum),
+        scheduled_time=datetime.now(UTC),
+        schedule_to_close_timeout=DELIVERY_WINDOW,
     )
     return env
 
