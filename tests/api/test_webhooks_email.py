@@ -180,6 +180,46 @@ async def test_a_reply_threaded_by_in_reply_to_alone_becomes_a_comment(
     await eventually(replied)
 
 
+async def test_a_reply_threaded_by_references_alone_becomes_a_comment(
+    api: httpx.AsyncClient, desk: Desk
+) -> None:
+    """Some mail clients drop In-Reply-To but keep the thread's References."""
+    number = (await open_ticket(api, desk))["number"]
+    ours = f"<n7.ticket-{number}@ticketflow.local>"
+    fields = email(
+        desk.requester.email,
+        "Re: your request",
+        "One more thing",
+        headers={"References": f"<first@example.org> {ours} <later@example.org>"},
+    )
+    receipt = await delivered(api, fields)
+    assert receipt["ticket"] == number
+    assert receipt["comment_id"] is not None
+
+
+async def test_a_requester_reply_resumes_an_on_hold_ticket(
+    api: httpx.AsyncClient, desk: Desk
+) -> None:
+    number = (await open_ticket(api, desk))["number"]
+    assign = {"assignee_id": str(desk.agent.id)}
+    assigned = await api.patch(
+        f"{V1}/tickets/{number}/assign", json=assign, headers=desk.agent.auth
+    )
+    assert assigned.status_code == 200, assigned.text
+    held = await api.patch(
+        f"{V1}/tickets/{number}/status", json={"status": "on_hold"}, headers=desk.agent.auth
+    )
+    assert held.json()["status"] == "on_hold", held.text
+
+    await delivered(api, email(desk.requester.email, f"Re: [#{number}]", "Here is the log"))
+
+    async def resumed() -> bool:
+        ticket = await api.get(f"{V1}/tickets/{number}", headers=desk.agent.auth)
+        return bool(ticket.json()["status"] == "in_progress")
+
+    await eventually(resumed)
+
+
 async def test_an_email_delivered_twice_makes_one_ticket_and_one_comment(
     api: httpx.AsyncClient, desk: Desk, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:

@@ -173,6 +173,22 @@ async def test_a_message_without_a_sender_is_invalid(api: httpx.AsyncClient) -> 
     assert_problem(await text_in(api, params), 422)
 
 
+@pytest.mark.parametrize("broken", ["no body", "no message sid", "media count not a number"])
+async def test_a_malformed_message_is_refused_and_nothing_is_made(
+    api: httpx.AsyncClient, session_factory: async_sessionmaker[AsyncSession], broken: str
+) -> None:
+    sender = new_number()
+    params = message(sender, "Printer jammed")
+    if broken == "no body":
+        del params["Body"]
+    elif broken == "no message sid":
+        del params["MessageSid"]
+    else:
+        params["NumMedia"] = "lots"
+    assert_problem(await text_in(api, params), 422)
+    assert await user_for(session_factory, sender) is None
+
+
 async def test_without_an_auth_token_the_webhook_is_unavailable(
     settings: Settings,
     engine: AsyncEngine,

@@ -56,10 +56,16 @@ def read_twilio_form(params: Iterable[tuple[str, object]]) -> InboundSms:
     sid = fields.get("MessageSid") or fields.get("SmsSid") or ""
     if not _SID.match(sid):
         raise InvalidInput("`MessageSid` is missing or malformed")
-    declared = fields.get("NumMedia", "")
-    media_count = min(int(declared), MAX_MEDIA) if declared.isdigit() else 0
+    # Twilio always sends both (Body empty for a picture alone): a form without them is not
+    # a message, whatever it says.
+    if "Body" not in fields:
+        raise InvalidInput("`Body` is missing")
+    declared = fields.get("NumMedia", "0")
+    if not declared.isdigit():
+        raise InvalidInput("`NumMedia` must be a whole number")
+    media_count = min(int(declared), MAX_MEDIA)
     media = tuple(fields[f"MediaUrl{i}"] for i in range(media_count) if f"MediaUrl{i}" in fields)
-    return InboundSms(sender, fields.get("Body", "").strip()[:MAX_BODY], sid, source, media)
+    return InboundSms(sender, fields["Body"].strip()[:MAX_BODY], sid, source, media)
 
 
 def comment_id_for(message_sid: str) -> UUID:
