@@ -20,9 +20,11 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from api.app import Resources, create_app
+from api.services.inbound import slack as slack_service
 from persistence.models import User
 from persistence.repositories import users as users_repo
-from tests.api.conftest import Desk, Person, assert_problem
+from domain.enums import Role
+from tests.api.conftest import Desk, People, Person, assert_problem
 from tests.api.test_tickets import eventually, open_ticket
 from tests.support.standin import Answer, StandIn
 from ticketflow.settings import Settings
@@ -251,6 +253,33 @@ async def test_a_forged_or_stale_request_is_refused(
     assert slack.requests == []
 
 
+@pytest.mark.parametrize("action", ["resolve", "assign_to_me"])
+async def test_an_agent_of_another_department_changes_nothing(
+    api: httpx.AsyncClient,
+    desk: Desk,
+    people: People,
+    slack: StandIn,
+    session_factory: async_sessionmaker[AsyncSession],
+    action: str,
+) -> None:
+    elsewhere = await people.make(Role.AGENT, await people.department("Facilities"))
+    user_id = slack_user()
+    await link_slack(session_factory, elsewhere, user_id)
+    number = (await open_ticket(api, desk))["number"]
+
+    response = await press(api, interaction(slack, user_id, action, number))
+
+    assert response.status_code == 200, response.text
+    assert response.json()["text"] == slack_service.not_yours(number)
+    [said] = await slack.wait_for(1, RESPONSE_PATH)
+    assert said.json()["response_type"] == "ephemeral"
+    assert said.json()["replace_original"] is False
+    history = await api.get(f"{V1}/tickets/{number}/history", headers=desk.agent.auth)
+    assert [entry["kind"] for entry in history.json()] == ["created"]
+    ticket = (await api.get(f"{V1}/tickets/{number}", headers=desk.agent.auth)).json()
+    assert (ticket["assignee_id"], ticket["status"]) == (None, "new")
+
+
 async def test_a_press_on_a_ticket_that_does_not_exist_is_answered(
     api: httpx.AsyncClient,
     desk: Desk,
@@ -262,7 +291,8 @@ async def test_a_press_on_a_ticket_that_does_not_exist_is_answered(
     number = 2**62 + int(uuid4().int % 1000)
     response = await press(api, interaction(slack, user_id, "acknowledge", number))
     assert response.status_code == 200, response.text
-    assert response.json()["text"] == f"Ticket #{number} can no longer be changed."
+    # Answered as a ticket of another team would be: whether it exists is not given away.
+    assert response.json()["text"] == slack_service.not_yours(number)
 
 
 async def test_without_a_signing_secret_the_webhook_is_unavailable(

@@ -1,8 +1,10 @@
 """Buttons pressed on a ticket's Slack message: Assign to me, Acknowledge, Resolve.
 
 The press is acknowledged at once (Slack allows three seconds). The Slack user must map to an
-agent; the action goes to the ticket's workflow as the `slack_action` signal, and the message
-is then replaced, through the payload's `response_url`, with the ticket as it now stands.
+agent who may see the ticket by the API's rule (`api.services.access`: their departments'
+tickets; admins all); anyone else is told so, to themselves alone, and nothing changes. The
+action goes to the ticket's workflow as the `slack_action` signal, and the message is then
+replaced, through the payload's `response_url`, with the ticket as it now stands.
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ from api.schemas.webhooks import SlackAck, SlackInteraction
 from api.services import tickets as tickets_service
 from api.services.inbound import delivery, people
 from domain.enums import TicketStatus
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, NotFound
 from domain.messages import SlackAction
 from domain.views import TicketView
+from persistence.models import User
 from persistence.repositories import users as users_repo
 from ticketflow.settings import Settings
 
@@ -107,6 +110,8 @@ async def press(
     )
     if agent is None:
         return Outcome(SlackAck.saying(NOT_AN_AGENT))
+    if not await _may_act_on(session, client, agent, number):
+        return Outcome(SlackAck.saying(not_yours(number)))
     action: Action = next(a for a in ACTIONS if a == button.action_id)
     signal = SlackAction(action=action, agent_id=agent.id, slack_user_id=slack_user_id)
     if not await delivery.signal_ticket(client, number, "slack_action", signal):
@@ -114,6 +119,20 @@ async def press(
     url = f"{settings.public_url.rstrip('/')}{API_PREFIX}/tickets/{number}"
     pressed = Pressed(number, action, agent.id, agent.name, interaction.response_url, url)
     return Outcome(SlackAck(), pressed)
+
+
+async def _may_act_on(session: AsyncSession, client: Client, agent: User, number: int) -> bool:
+    """Whether the agent may see the ticket, by the API's rule (their departments' tickets)."""
+    try:
+        await tickets_service.find_ticket(session, client, agent, str(number))
+    except NotFound:
+        return False
+    return True
+
+
+def not_yours(number: int) -> str:
+    # The same words whether the ticket is another team's or does not exist, as the API's 404.
+    return f"You cannot act on ticket #{number}: it is not one of your team's tickets."
 
 
 # -- the refreshed message ---------------------------------------------------------------------
