@@ -32,6 +32,7 @@ DEFAULT_CHANNELS: Final[Mapping[str, frozenset[str]]] = {
     "escalated": _ALARM,
     "incident": _ALARM,
     "resolved": frozenset({EMAIL}),
+    "replied": frozenset({EMAIL}),
     "mentioned": frozenset({EMAIL}),
     "department_changed": frozenset({EMAIL}),
     "merged": frozenset({EMAIL}),
@@ -55,8 +56,9 @@ class Notice:
 
 
 # Placeholders: {number} {title} {name} {url} {survey_url} {subject} {body}, what the intent
-# adds ({minutes_left}, {into}), and {metric} from the event. For events without texts here,
-# the subject and body the workflow wrote (in English) stand in.
+# adds ({minutes_left}, {into}, {department}), and from the event's second part {metric}
+# (`sla_warning.first_response`) or {level} (`escalated.2`). Every event the domain sends has
+# its texts here; for any other, the subject and body the workflow wrote stand in.
 _TEXTS: Final[Mapping[str, Mapping[Locale, Notice]]] = {
     "created": {
         Locale.EN: Notice(
@@ -150,6 +152,66 @@ _TEXTS: Final[Mapping[str, Mapping[Locale, Notice]]] = {
             "Hola, {name}:\n\nLe han mencionado en el ticket #{number} «{title}».\n\n{url}",
         ),
     },
+    # The subject is the ticket's own, tag first, so the requester's mail client keeps the
+    # whole conversation in one thread and an answer finds its way back to the ticket.
+    "replied": {
+        Locale.EN: Notice(
+            "[#{number}] {title}",
+            'Hello {name},\n\nThere is a new reply to your request #{number} "{title}":'
+            "\n\n{body}\n\nReply to this e-mail to answer.\n\n{url}",
+        ),
+        Locale.ES: Notice(
+            "[#{number}] {title}",
+            "Hola, {name}:\n\nHay una nueva respuesta a su solicitud #{number} «{title}»:"
+            "\n\n{body}\n\nResponda a este correo para contestar.\n\n{url}",
+        ),
+    },
+    "department_changed": {
+        Locale.EN: Notice(
+            "[#{number}] Moved to {department}: {title}",
+            'Hello {name},\n\nTicket #{number} "{title}" was moved to {department}, your'
+            " department, and waits for an agent there.\n\n{url}",
+        ),
+        Locale.ES: Notice(
+            "[#{number}] Trasladado a {department}: {title}",
+            "Hola, {name}:\n\nEl ticket #{number} «{title}» se ha trasladado a {department},"
+            " su departamento, y espera a un agente allí.\n\n{url}",
+        ),
+    },
+    "escalated": {
+        Locale.EN: Notice(
+            "[#{number}] Escalated to level {level}: {title}",
+            'Hello {name},\n\nTicket #{number} "{title}" was escalated to level {level} and'
+            " needs your attention.\n\n{url}",
+        ),
+        Locale.ES: Notice(
+            "[#{number}] Escalado al nivel {level}: {title}",
+            "Hola, {name}:\n\nEl ticket #{number} «{title}» se ha escalado al nivel {level} y"
+            " requiere su atención.\n\n{url}",
+        ),
+    },
+    "incident": {
+        Locale.EN: Notice(
+            "[#{number}] Incident opened: {title}",
+            'Hello {name},\n\nAn incident was opened for ticket #{number} "{title}".\n\n{url}',
+        ),
+        Locale.ES: Notice(
+            "[#{number}] Incidente abierto: {title}",
+            "Hola, {name}:\n\nSe ha abierto un incidente por el ticket #{number} «{title}»."
+            "\n\n{url}",
+        ),
+    },
+    # A rule's notification: {subject} is the message the rule's author wrote.
+    "automation": {
+        Locale.EN: Notice(
+            "[#{number}] {subject}",
+            'Hello {name},\n\n{subject}\n\nTicket #{number} "{title}"\n\n{url}',
+        ),
+        Locale.ES: Notice(
+            "[#{number}] {subject}",
+            "Hola, {name}:\n\n{subject}\n\nTicket #{number} «{title}»\n\n{url}",
+        ),
+    },
 }
 _FALLBACK: Final[Mapping[Locale, Notice]] = {
     Locale.EN: Notice("[#{number}] {subject}", "{body}\n\n{url}"),
@@ -179,8 +241,9 @@ def compose(event: str, locale: Locale, values: Mapping[str, str]) -> Notice:
     texts = _TEXTS.get(family(event), _FALLBACK)
     notice = texts.get(locale, texts[Locale.EN])
     filled = _Blank(values)
-    metric = event.split(".")[1] if event.count(".") >= 1 else ""
-    filled.setdefault("metric", _METRICS[locale].get(metric, metric.replace("_", " ")))
+    qualifier = event.split(".")[1] if event.count(".") >= 1 else ""
+    filled.setdefault("metric", _METRICS[locale].get(qualifier, qualifier.replace("_", " ")))
+    filled.setdefault("level", qualifier)
     return Notice(notice.subject.format_map(filled), notice.body.format_map(filled))
 
 

@@ -45,6 +45,10 @@ EDITABLE_BY_REQUESTER = frozenset({"title", "description"})
 # A long description is kept on the timeline (workflow state, audit row) only this far: the
 # ticket itself holds the full text, and the state must stay small.
 KEPT_TEXT = 1_000
+# An agent's reply reaches the requester (e-mail, in-app) with its text; a very long one is
+# cut here with an ellipsis, because the intent travels through workflow history and the
+# message ends with the ticket's link, where the whole reply can be read.
+REPLY_EXCERPT = 4_000
 
 
 @dataclass(frozen=True)
@@ -138,6 +142,7 @@ class TicketOps:
         *,
         urgent: bool = False,
         params: dict[str, str] | None = None,
+        body: str | None = None,
     ) -> None:
         self.effects.notifications.append(
             NotificationIntent(
@@ -145,7 +150,7 @@ class TicketOps:
                 event=event,
                 recipients=recipients,
                 subject=subject,
-                body=f"{subject}: {self.state.title}",
+                body=f"{subject}: {self.state.title}" if body is None else body,
                 urgent=urgent,
                 params=params or {},
             )
@@ -287,6 +292,7 @@ class TicketOps:
             "department_changed",
             [Recipient(department_manager_of=department.id)],
             f"Ticket #{self.state.number} moved to {department.name}",
+            params={"department": department.name},
         )
 
     def acknowledge(self, agent_id: UUID) -> None:
@@ -478,17 +484,45 @@ class TicketOps:
         visibility = "private note" if comment.private else "reply"
         self.record("commented", comment.author_id, f"New {visibility}", public=not comment.private)
         if comment.private:
+            self._notify_mentioned(comment)
             return
-        for user_id in comment.mentions:
-            self.notify(
-                "mentioned",
-                [Recipient(user_id=user_id)],
-                f"You were mentioned on ticket #{self.state.number}",
-            )
-        if by_staff and comment.author_id != self.state.requester_id:
+        agent_reply = by_staff and comment.author_id != self.state.requester_id
+        if agent_reply:
+            self._notify_requester_of_reply(comment)
+        self._notify_mentioned(comment, already_told=agent_reply)
+        if agent_reply:
             self._agent_replied()
         elif comment.author_id == self.state.requester_id:
             self._requester_replied(comment.author_id)
+
+    def _notify_requester_of_reply(self, comment: CommentRecord) -> None:
+        self.notify(
+            "replied",
+            [Recipient(user_id=self.state.requester_id)],
+            f"New reply on ticket #{self.state.number}",
+            body=_clipped(comment.body.strip(), REPLY_EXCERPT),
+        )
+
+    def _notify_mentioned(self, comment: CommentRecord, *, already_told: bool = False) -> None:
+        """Each user the comment mentions hears of it; of a private note, only staff do.
+
+        The workflow knows only the requester's role, so a private note never names the
+        requester (unless they are staff) and leaves the rest to the read model, which
+        reaches a `staff_only` recipient only if they are staff. A requester the reply
+        itself reached (`already_told`) gets no second notice for being mentioned in it.
+        """
+        requester = self.state.requester_id
+        skip_requester = already_told or (
+            comment.private and not self.state.requester_role.is_staff
+        )
+        for user_id in dict.fromkeys(comment.mentions):
+            if user_id == requester and skip_requester:
+                continue
+            self.notify(
+                "mentioned",
+                [Recipient(user_id=user_id, staff_only=comment.private)],
+                f"You were mentioned on ticket #{self.state.number}",
+            )
 
     def _first_response_given(self) -> None:
         if self.state.first_response_at is None:
@@ -696,9 +730,9 @@ def _minutes(delta: timedelta) -> int:
     return max(0, int(delta.total_seconds() // 60))
 
 
-def _clipped(value: Any) -> Any:
-    if isinstance(value, str) and len(value) > KEPT_TEXT:
-        return value[: KEPT_TEXT - 1] + "…"
+def _clipped(value: Any, limit: int = KEPT_TEXT) -> Any:
+    if isinstance(value, str) and len(value) > limit:
+        return value[: limit - 1] + "…"
     return value
 
 

@@ -73,6 +73,12 @@ class Recipient(BaseModel):
     user_id: UUID | None = None
     department_manager_of: UUID | None = None
     admins: bool = Field(False, description="every active administrator")
+    staff_only: bool = Field(
+        False,
+        description="the user named by `user_id` is reached only if they are staff when it is"
+        " sent (a private note's mention: the workflow does not know the roles of the users"
+        " it names)",
+    )
 
 
 class NotificationIntent(BaseModel):

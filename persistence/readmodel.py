@@ -295,8 +295,8 @@ async def resolve_recipients(
 
 
 async def wanted_users(session: AsyncSession, intents: Sequence[NotificationIntent]) -> Recipients:
-    """Each intent's users as it names them (roles resolved), in order, without repeats; not
-    yet checked to exist."""
+    """Each intent's users as it names them (roles resolved, a staff-only user left out unless
+    staff), in order, without repeats; not yet checked to exist."""
     if not intents:
         return []
     department_ids = {
@@ -319,16 +319,34 @@ async def wanted_users(session: AsyncSession, intents: Sequence[NotificationInte
             )
         )
 
+    staff = await _staff_among(
+        session, {r.user_id for i in intents for r in i.recipients if r.staff_only and r.user_id}
+    )
+
     def candidates(intent: NotificationIntent) -> Iterable[UUID | None]:
         for recipient in intent.recipients:
             if recipient.user_id:
-                yield recipient.user_id
+                if not recipient.staff_only or recipient.user_id in staff:
+                    yield recipient.user_id
             elif recipient.department_manager_of:
                 yield managers.get(recipient.department_manager_of)
             elif recipient.admins:
                 yield from admins
 
     return [list(dict.fromkeys(u for u in candidates(i) if u)) for i in intents]
+
+
+_STAFF_ROLES = [role for role in Role if role.is_staff]
+
+
+async def _staff_among(session: AsyncSession, user_ids: set[UUID]) -> set[UUID]:
+    """Those of `user_ids` who are staff now: only they may hear of a private note."""
+    if not user_ids:
+        return set()
+    found = await session.scalars(
+        select(User.id).where(User.id.in_(user_ids), User.role.in_(_STAFF_ROLES))
+    )
+    return set(found)
 
 
 _LOAD_FIELDS = ("assignee_id", "status")

@@ -1,13 +1,14 @@
 """Ticket operations as a helpdesk user sees them, with time passed in by hand."""
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
 from domain.enums import ClockState, Metric, Priority, Role, TicketStatus
 from domain.errors import Conflict, IllegalTransition, InvalidInput
-from domain.operations import TicketOps, open_ticket
+from domain.operations import REPLY_EXCERPT, TicketOps, open_ticket
 from domain.sla import MetricTargets, PolicyTerms
 from domain.ticket import CommentRecord, DepartmentTerms, TicketDraft, TicketState
 from domain.views import sla_view, ticket_view
@@ -224,3 +225,89 @@ def test_a_merge_closes_the_duplicate_and_stops_its_clocks() -> None:
     fresh = new_ticket()
     with pytest.raises(InvalidInput):
         TicketOps(fresh, at(6)).check_merge(fresh.id)
+
+
+def said(
+    author: UUID, body: str, *, private: bool = False, mentions: Sequence[UUID] = ()
+) -> CommentRecord:
+    return CommentRecord(
+        id=uuid4(),
+        author_id=author,
+        body=body,
+        private=private,
+        mentions=list(mentions),
+        created_at=T0,
+    )
+
+
+def test_an_agent_public_reply_tells_the_requester_what_it_says() -> None:
+    state = new_ticket()
+    ops = TicketOps(state, at(5))
+    ops.comment(said(AGENT, "  Please restart the router.\n"), by_staff=True)
+    [note] = ops.effects.notifications
+    assert note.event == "replied"
+    assert [r.user_id for r in note.recipients] == [REQUESTER]
+    assert note.body == "Please restart the router."
+
+
+def test_a_very_long_reply_reaches_the_requester_cut_with_an_ellipsis() -> None:
+    state = new_ticket()
+    ops = TicketOps(state, at(5))
+    ops.comment(said(AGENT, "x" * 50_000), by_staff=True)
+    [note] = ops.effects.notifications
+    assert len(note.body) == REPLY_EXCERPT and note.body.endswith("x…")
+
+
+def test_only_a_public_staff_reply_to_someone_else_tells_the_requester() -> None:
+    state = new_ticket()
+    ops = TicketOps(state, at(5))
+    ops.comment(said(AGENT, "a private note", private=True), by_staff=True)
+    ops.comment(said(REQUESTER, "the requester's own reply"), by_staff=False)
+    ops.comment(said(REQUESTER, "staff, on their own ticket"), by_staff=True)
+    ops.comment(said(AGENT, "an automation rule's comment"), by_staff=False)
+    ops.comment(said(AGENT, "the agent's reply"), by_staff=True)
+    assert [n.body for n in ops.effects.notifications if n.event == "replied"] == [
+        "the agent's reply"
+    ]
+
+
+def test_mentions_in_a_private_note_reach_staff_only_and_never_the_requester() -> None:
+    state = new_ticket()
+    ops = TicketOps(state, at(5))
+    note = said(AGENT, "@manager look", private=True, mentions=[MANAGER, REQUESTER, MANAGER])
+    ops.comment(note, by_staff=True)
+    assert [n.event for n in ops.effects.notifications] == ["mentioned"]
+    [recipient] = ops.effects.notifications[0].recipients
+    assert recipient.user_id == MANAGER and recipient.staff_only
+
+
+def test_a_staff_requester_mentioned_in_a_private_note_hears_of_it() -> None:
+    state = new_ticket()
+    state.requester_role = Role.AGENT
+    ops = TicketOps(state, at(5))
+    ops.comment(said(AGENT, "@you", private=True, mentions=[REQUESTER]), by_staff=True)
+    assert [r.user_id for n in ops.effects.notifications for r in n.recipients] == [REQUESTER]
+
+
+def test_mentions_in_a_public_reply_reach_everyone_named_once() -> None:
+    state = new_ticket()
+    ops = TicketOps(state, at(5))
+    ops.comment(said(AGENT, "cc @manager", mentions=[MANAGER, REQUESTER]), by_staff=True)
+    told = [
+        (n.event, r.user_id, r.staff_only) for n in ops.effects.notifications for r in n.recipients
+    ]
+    # the requester hears of the reply itself, not a second time for being named in it
+    assert told == [("replied", REQUESTER, False), ("mentioned", MANAGER, False)]
+    answer = TicketOps(state, at(6))
+    answer.comment(said(REQUESTER, "@agent thanks", mentions=[AGENT]), by_staff=False)
+    assert [(n.event, n.recipients[0].user_id) for n in answer.effects.notifications] == [
+        ("mentioned", AGENT)
+    ]
+
+
+def test_a_move_names_the_new_department_for_its_manager() -> None:
+    state = new_ticket()
+    ops = TicketOps(state, at(5))
+    ops.move_to_department(DepartmentTerms(id=uuid4(), name="Networks"), AGENT)
+    [note] = ops.effects.notifications
+    assert (note.event, note.params) == ("department_changed", {"department": "Networks"})
