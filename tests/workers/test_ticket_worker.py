@@ -17,6 +17,7 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.datastructures import FormData
 from temporalio import activity
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
@@ -24,6 +25,7 @@ from temporalio.worker import Worker
 
 from activities.readmodel import ReadModelActivities
 from activities.routing import RoutingActivities
+from api.services.inbound.mail import read_sendgrid_form
 from domain.enums import Availability, Priority, Role, TicketStatus
 from domain.messages import (
     AssignInput,
@@ -222,9 +224,15 @@ async def test_whole_lifecycle_lands_in_the_read_model(
         await handle.execute_update(
             TicketWorkflow.comment, CommentInput(author_id=agent, body="Looking into it")
         )
+        await _the_requester_gets_the_reply_by_email(session_factory, sendgrid, settings, draft)
         await handle.execute_update(
             TicketWorkflow.comment,
-            CommentInput(author_id=agent, body="Checked the logs", private=True),
+            CommentInput(
+                author_id=agent,
+                body="Checked the logs, @manager: the tunnel resets",
+                private=True,
+                mentions=[desk.manager.id, desk.requester.id],
+            ),
         )
         await handle.execute_update(
             TicketWorkflow.set_status, SetStatusInput(status=TicketStatus.ON_HOLD, actor_id=agent)
@@ -281,12 +289,54 @@ async def test_whole_lifecycle_lands_in_the_read_model(
         assert kinds.count("reopened") == 1 and kinds.count("resolved") == 2
         assert kinds.count("edited") == 1 and kinds.count("attached") == 1
         assert kinds[-1] == "closed"
+        mentioned = select(Notification.user_id).where(
+            Notification.ticket_id == draft.id, Notification.event == "mentioned"
+        )
+        async with session_factory() as session:
+            # the private note's mention reached the manager, never the requester
+            assert set(await session.scalars(mentioned)) == {desk.manager.id}
 
         history = await handle.fetch_history()
     outcomes = await replay_histories_from_json([(history.workflow_id, history.to_json())])
     assert all(o.ok for o in outcomes), outcomes
     if name := os.environ.get("TICKETFLOW_RECORD_HISTORY"):
         (HISTORIES / f"{name}.json").write_text(history.to_json())
+
+
+async def _the_requester_gets_the_reply_by_email(
+    sessions: async_sessionmaker[AsyncSession],
+    sendgrid: StandIn,
+    settings: Settings,
+    draft: TicketDraft,
+) -> None:
+    """The agent's public reply reaches the requester by e-mail, its text in the message,
+    threaded so that answering it lands on the ticket."""
+    sent = select(Notification).where(
+        Notification.ticket_id == draft.id,
+        Notification.user_id == draft.requester_id,
+        Notification.event == "replied",
+        Notification.channel == "email",
+        Notification.status == "sent",
+    )
+    await eventually(lambda: _exists(sessions, sent))
+    [mail] = [
+        r.json()
+        for r in sendgrid.requests_to(SENDGRID_PATH)
+        if "/replied/" in r.json()["custom_args"]["idempotency_key"]
+    ]
+    assert mail["subject"] == f"[#{draft.number}] VPN drops every ten minutes on Wi-Fi"
+    assert "Looking into it" in mail["content"][0]["value"]
+    answer = await read_sendgrid_form(
+        FormData(
+            {
+                "from": mail["personalizations"][0]["to"][0]["email"],
+                "subject": f"Re: {mail['subject']}",
+                "text": "Thanks, trying it now",
+                "headers": f"In-Reply-To: {mail['headers']['Message-ID']}\n",
+            }
+        )
+    )
+    assert answer.thread_numbers(settings.mail_domain) == [draft.number]
 
 
 async def _exists(sessions: async_sessionmaker[AsyncSession], stmt: object) -> bool:
