@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import ForeignKey, Index, false, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from persistence.models.base import Base, HasCreatedAt, HasId, enum_check
@@ -17,6 +17,8 @@ class Notification(HasId, HasCreatedAt, Base):
     __table_args__ = (
         enum_check("channel", NotificationChannel),
         enum_check("status", NotificationStatus),
+        # Only a shared destination (the Slack channel) has no user; an in-app row is read by one.
+        CheckConstraint("user_id IS NOT NULL OR channel <> 'in_app'", name="in_app_has_reader"),
         # A user's inbox, newest first, paged by (created_at, id).
         Index(
             "ix_notifications_user_id_created_at",
@@ -26,7 +28,8 @@ class Notification(HasId, HasCreatedAt, Base):
         ),
     )
 
-    user_id: Mapped[UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # None for a message to a shared destination (the configured Slack channel).
+    user_id: Mapped[UUID | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     ticket_id: Mapped[UUID | None] = mapped_column(
         ForeignKey("tickets.id", ondelete="CASCADE"), index=True
     )
