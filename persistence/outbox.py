@@ -2,8 +2,9 @@
 
 Each recipient of a notification gets, besides the in-app row, one `pending` row per external
 channel their preferences and the event call for, with the text composed in their locale.
-The rows are keyed by the workflow's idempotency key (intent, user, channel, address), so a
-retried or replayed write plans nothing twice; what it answers is every row of this change
+A new ticket and each SLA breach also go, once, to the configured Slack channel (a row with no
+user). The rows are keyed by the workflow's idempotency key (intent, user, channel, address),
+so a retried or replayed write plans nothing twice; what it answers is every row of this change
 still pending, so a write whose result was lost and is retried still hands all of them to the
 workflow, which starts one delivery activity each.
 """
@@ -20,9 +21,9 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.enums import Locale
+from domain.enums import Locale, SlaEventKind
 from domain.messages import Dispatch, ReadModelBatch
-from domain.notices import EMAIL, PUSH, SLACK, SMS, Notice, compose, external_channels
+from domain.notices import EMAIL, PUSH, SLACK, SMS, Notice, compose, external_channels, family
 from domain.ticket import NotificationIntent
 from persistence.models import Notification, NotificationChannel, NotificationStatus, User, table_of
 from persistence.readmodel import Recipients, Wording, wanted_users
@@ -32,6 +33,11 @@ _notifications = table_of(Notification)
 
 
 RECORDED_ONLY = "recorded only: the channel has no credentials"
+
+# The Slack channel is a team's, with no locale of its own: it reads the users' default.
+CHANNEL_LOCALE = Locale.EN
+# Enough of a new ticket's description for the team to see what it is about.
+_CHANNEL_EXCERPT_CHARS = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +52,8 @@ class Links:
 
 @dataclass(frozen=True, slots=True)
 class Outbound:
-    """What planning needs to know of this worker: its links and the channels that send.
+    """What planning needs to know of this worker: its links, the channels that send, and the
+    Slack channel (its id) told of new tickets and breaches, if any.
 
     A channel without credentials records its messages at once (a `sent` row saying so):
     there is nothing to retry and no activity to start.
@@ -54,6 +61,7 @@ class Outbound:
 
     links: Links
     sending: frozenset[str]
+    slack_channel: str | None = None
 
 
 People = dict[UUID, User]
@@ -120,6 +128,7 @@ async def _plan_notifications(
         if (user := people.get(user_id)) is not None
         for row in _rows_for(intent, user, batch, outbound)
     }
+    by_key.update((row["idempotency_key"], row) for row in _channel_rows(batch, outbound))
     rows = list(by_key.values())  # one row per key: an upsert may touch a row only once
     if not rows:
         return []
@@ -174,7 +183,6 @@ def _rows_for(
     preferences = {k: bool(v) for k, v in (user.notification_preferences or {}).items()}
     now = datetime.now(UTC)
     for channel in external_channels(intent.event, preferences):
-        sends = channel in outbound.sending
         for index, address in enumerate(_addresses(user, channel)):
             suffix = f"/{index}" if index else ""
             yield {
@@ -186,12 +194,84 @@ def _rows_for(
                 "body": notice.body,
                 "urgent": intent.urgent,
                 "idempotency_key": f"{intent.key}/{user.id}/{channel}{suffix}",
-                "status": NotificationStatus.PENDING if sends else NotificationStatus.SENT,
-                "error": None if sends else RECORDED_ONLY,
-                "sent_at": None if sends else now,
                 "attempts": 0,
                 "recipient": address,
+                **_outcome(channel, outbound, now),
             }
+
+
+def _outcome(channel: str, outbound: Outbound, now: datetime) -> dict[str, Any]:
+    """Pending for a channel that sends; recorded at once (`sent`) for one without credentials."""
+    if channel in outbound.sending:
+        return {"status": NotificationStatus.PENDING, "error": None, "sent_at": None}
+    return {"status": NotificationStatus.SENT, "error": RECORDED_ONLY, "sent_at": now}
+
+
+def _channel_rows(batch: ReadModelBatch, outbound: Outbound) -> Iterator[dict[str, Any]]:
+    """One row per intent the Slack channel hears of, whoever else the intent reaches."""
+    if not outbound.slack_channel:
+        return
+    now = datetime.now(UTC)
+    for topic, intent in _channel_intents(batch).items():
+        notice = _channel_notice(topic, batch, outbound.links)
+        yield {
+            "user_id": None,
+            "ticket_id": batch.ticket.id,
+            "channel": NotificationChannel.SLACK,
+            "event": intent.event,
+            "subject": notice.subject,
+            "body": notice.body,
+            "urgent": intent.urgent,
+            "idempotency_key": f"{intent.key}/slack-channel",
+            "attempts": 0,
+            "recipient": outbound.slack_channel,
+            **_outcome(SLACK, outbound, now),
+        }
+
+
+def _channel_intents(batch: ReadModelBatch) -> dict[str, NotificationIntent]:
+    """The intents that tell the channel of a new ticket or of an SLA breach, by what they tell
+    (`created`, `sla_breached.<metric>`), each once.
+
+    A breach comes as `sla_breached.<metric>`, or as `sla_escalation.<metric>.<n>` when the
+    policy escalates at the breach (then one per step): the first of them in the batch that
+    records the breach speaks for it. Later escalation steps are for their own targets.
+    """
+    breached = {
+        entry.sla.metric.value
+        for entry in batch.history
+        if entry.sla is not None and entry.sla.kind is SlaEventKind.BREACHED
+    }
+    told: dict[str, NotificationIntent] = {}
+    for intent in batch.notifications:
+        topic = _channel_topic(intent.event, breached)
+        if topic is not None:
+            told.setdefault(topic, intent)
+    return told
+
+
+def _channel_topic(event: str, breached: set[str]) -> str | None:
+    if event == "created":
+        return event
+    metric = event.split(".")[1] if "." in event else ""
+    if family(event) in ("sla_breached", "sla_escalation") and metric in breached:
+        return f"sla_breached.{metric}"
+    return None
+
+
+def _channel_notice(topic: str, batch: ReadModelBatch, links: Links) -> Notice:
+    # The per-user texts speak to their reader ("your request", "escalated to you"); the
+    # channel reads the breach notice, or a new ticket's title and description.
+    ticket = batch.ticket
+    url = links.ticket(ticket.number)
+    title = " ".join(ticket.title.split())
+    if topic == "created":
+        about = " ".join(ticket.description.split())
+        if len(about) > _CHANNEL_EXCERPT_CHARS:
+            about = about[: _CHANNEL_EXCERPT_CHARS - 1].rstrip() + "…"
+        return Notice(f"[#{ticket.number}] New ticket: {title}", f"{about}\n\n{url}".lstrip())
+    values = {"number": str(ticket.number), "title": title, "url": url}
+    return compose(topic, CHANNEL_LOCALE, values)
 
 
 __all__ = [

@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     slack_client_secret: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_api_url: str | None = None
+    # The team's channel id (C…): new tickets and SLA breaches are posted there too.
     slack_channel: str | None = None
 
     @property

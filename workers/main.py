@@ -50,7 +50,8 @@ def build_worker(
     links = Links(settings.public_url)
     channels = Channels(settings)
     sending = frozenset(c for c in EXTERNAL_CHANNELS if channels.configured(c))
-    read_model = ReadModelActivities(sessions, Outbound(links, sending))
+    slack_channel = settings.slack_channel or None  # an empty variable means unset
+    read_model = ReadModelActivities(sessions, Outbound(links, sending, slack_channel))
     routing = RoutingActivities(sessions)
     delivery = DeliveryActivities(sessions, channels, links)
     webhooks = WebhookActivities(sessions, settings)

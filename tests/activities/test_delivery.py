@@ -18,6 +18,7 @@ from temporalio.testing import ActivityEnvironment
 from activities.channels import Channels
 from activities.delivery import REJECTED, UNDELIVERED, DeliveryActivities
 from domain.ticket import NotificationIntent, Recipient
+from domain.views import TicketView
 from persistence.models import Department, Notification, NotificationStatus, Ticket, User
 from persistence.outbox import Links, Outbound, plan_outbound
 from persistence.readmodel import apply_batch
@@ -27,6 +28,8 @@ from ticketflow.settings import Settings
 from workflows.ticket import DELIVERY_WINDOW
 
 SENDGRID_PATH = "/v3/mail/send"
+SLACK_PATH = "/api/chat.postMessage"
+TEAM_CHANNEL = "C0HELPDESK"
 LINKS = Links("https://help.example.com")
 
 
@@ -197,3 +200,85 @@ async def test_an_unknown_notification_sends_nothing(
 ) -> None:
     await attempt().run(deliveries.deliver, uuid4())
     assert sendgrid.requests == []
+
+
+@pytest.fixture
+def slack() -> Iterator[StandIn]:
+    posted = {"ok": True, "channel": TEAM_CHANNEL, "ts": "1700000000.000200"}
+    with StandIn(default=Answer(payload=posted)) as standin:
+        yield standin
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def slack_deliveries(
+    session_factory: async_sessionmaker[AsyncSession], slack: StandIn
+) -> AsyncIterator[DeliveryActivities]:
+    settings = Settings.model_validate(
+        {"slack_bot_token": "xoxb-test-token", "slack_api_url": f"{slack.url}/api/"}
+    )
+    channels = Channels(settings)
+    yield DeliveryActivities(session_factory, channels, LINKS)
+    await channels.aclose()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def new_ticket_for_the_team(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[tuple[UUID, TicketView]]:
+    """A committed new ticket whose opening planned one pending post to the team's channel."""
+    to_the_team = Outbound(LINKS, frozenset({"slack"}), slack_channel=TEAM_CHANNEL)
+    async with session_factory.begin() as session:
+        desk = await Desk.create(session)
+        view = await desk.ticket(session)
+        created = NotificationIntent(
+            key=f"ticket-{view.number}/1/created",
+            event="created",
+            recipients=[Recipient(user_id=desk.requester.id)],
+            subject="Ticket received",
+            body="Ticket received",
+        )
+        opened = batch(view, notifications=[created])
+        await apply_batch(session, opened)
+        # The requester has no Slack id: the one Slack row is the channel's.
+        (dispatch,) = await plan_outbound(session, opened, to_the_team)
+    yield dispatch.id, view
+    async with session_factory.begin() as session:
+        await session.execute(delete(Ticket).where(Ticket.id == view.id))
+        await session.execute(delete(Department).where(Department.id == desk.department.id))
+        people = [desk.agent.id, desk.manager.id, desk.requester.id]
+        await session.execute(delete(User).where(User.id.in_(people)))
+
+
+async def test_a_new_ticket_is_posted_to_the_slack_channel_with_its_buttons(
+    slack_deliveries: DeliveryActivities,
+    new_ticket_for_the_team: tuple[UUID, TicketView],
+    slack: StandIn,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    notification_id, view = new_ticket_for_the_team
+    await attempt().run(slack_deliveries.deliver, notification_id)
+    await attempt(2).run(slack_deliveries.deliver, notification_id)  # a retry after the record
+
+    (request,) = slack.requests_to(SLACK_PATH)
+    sent = request.json()
+    assert sent["channel"] == TEAM_CHANNEL
+    assert sent["text"] == f"[#{view.number}] New ticket: {view.title}"
+    assert sent["metadata"]["event_payload"] == {
+        "idempotency_key": f"ticket-{view.number}/1/created/slack-channel",
+        "ticket_number": view.number,
+    }
+    _, context, actions = sent["blocks"]
+    link = f"https://help.example.com/api/v1/tickets/{view.number}"
+    assert context["elements"][0]["text"] == f"<{link}|Ticket #{view.number}>"
+    buttons = [(b["action_id"], b["value"]) for b in actions["elements"]]
+    assert buttons == [
+        ("assign_to_me", str(view.number)),
+        ("acknowledge", str(view.number)),
+        ("resolve", str(view.number)),
+    ]
+    stored = await row(session_factory, notification_id)
+    assert (stored.status, stored.user_id, stored.provider_message_id) == (
+        NotificationStatus.SENT,
+        None,
+        f"{TEAM_CHANNEL}:1700000000.000200",
+    )

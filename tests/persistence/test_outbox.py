@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from uuid import UUID
+
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,10 +20,12 @@ from persistence.outbox import (
     wording,
 )
 from persistence.readmodel import apply_batch
-from tests.persistence.factories import Desk, batch
+from tests.persistence.factories import T0, Desk, batch, breach_entry
 
 LINKS = Links("https://help.example.com/")
 EVERY_CHANNEL = Outbound(LINKS, frozenset({"email", "sms", "push", "slack"}))
+TEAM_CHANNEL = "C0HELPDESK"
+TO_THE_TEAM = Outbound(LINKS, EVERY_CHANNEL.sending, slack_channel=TEAM_CHANNEL)
 
 
 def intent(event: str, *recipients: Recipient, **params: str) -> NotificationIntent:
@@ -40,6 +45,16 @@ async def rows_of(session: AsyncSession, user: User) -> list[Notification]:
         select(Notification)
         .where(Notification.user_id == user.id)
         .order_by(Notification.channel, Notification.recipient)
+    )
+    return list(found)
+
+
+async def channel_rows(session: AsyncSession, ticket_id: UUID) -> list[Notification]:
+    """The ticket's rows that belong to no user: those for the configured Slack channel."""
+    found = await session.scalars(
+        select(Notification)
+        .where(Notification.ticket_id == ticket_id, Notification.user_id.is_(None))
+        .order_by(Notification.created_at, Notification.idempotency_key)
     )
     return list(found)
 
@@ -178,3 +193,136 @@ async def test_in_app_notifications_are_in_the_readers_language_too(
     english = [r for r in await rows_of(db_session, desk.agent) if r.channel == "in_app"]
     assert spanish[0].subject == f"[#{view.number}] Hemos recibido su solicitud: {view.title}"
     assert english[0].subject == f"[#{view.number}] We received your request: {view.title}"
+
+
+async def test_a_new_ticket_goes_once_to_the_slack_channel_besides_its_requester(
+    db_session: AsyncSession,
+) -> None:
+    desk = await Desk.create(db_session)
+    view = await desk.ticket(db_session)
+    created = batch(view, notifications=[intent("created", Recipient(user_id=desk.requester.id))])
+    await apply_batch(db_session, created)
+
+    dispatches = await plan_outbound(db_session, created, TO_THE_TEAM)
+
+    (posted,) = await channel_rows(db_session, view.id)
+    assert (posted.channel, posted.recipient, posted.event) == (
+        NotificationChannel.SLACK,
+        TEAM_CHANNEL,
+        "created",
+    )
+    assert posted.idempotency_key == "ticket-1/3/created/slack-channel"
+    assert posted.status is NotificationStatus.PENDING
+    assert posted.subject == f"[#{view.number}] New ticket: {view.title}"
+    assert posted.body.endswith(f"https://help.example.com/api/v1/tickets/{view.number}")
+    assert posted.id in {d.id for d in dispatches}
+    # The requester still gets their own e-mail, in their own words.
+    (email,) = [r for r in await rows_of(db_session, desk.requester) if r.channel == "email"]
+    assert "We received your request" in email.subject
+
+
+async def test_a_breach_goes_once_to_the_slack_channel_even_when_escalated_in_steps(
+    db_session: AsyncSession,
+) -> None:
+    desk = await Desk.create(db_session)
+    view = await desk.ticket(db_session)
+    manager = Recipient(user_id=desk.manager.id)
+    breached = batch(
+        view,
+        history=[breach_entry(4, T0 + timedelta(hours=1))],
+        notifications=[
+            intent("sla_escalation.first_response.1", manager),
+            intent("sla_escalation.first_response.2", Recipient(user_id=desk.agent.id)),
+        ],
+    )
+    await apply_batch(db_session, breached)
+
+    await plan_outbound(db_session, breached, TO_THE_TEAM)
+
+    (posted,) = await channel_rows(db_session, view.id)
+    assert posted.event == "sla_escalation.first_response.1" and posted.urgent
+    assert posted.recipient == TEAM_CHANNEL
+    assert posted.subject == f"[#{view.number}] SLA breached: {view.title}"
+    assert "missed its first response target" in posted.body
+
+
+async def test_a_plain_breach_notice_goes_to_the_slack_channel(db_session: AsyncSession) -> None:
+    desk = await Desk.create(db_session)
+    view = await desk.ticket(db_session)
+    breached = batch(
+        view,
+        history=[breach_entry(4, T0 + timedelta(hours=1))],
+        notifications=[intent("sla_breached.first_response", Recipient(user_id=desk.agent.id))],
+    )
+    await apply_batch(db_session, breached)
+
+    await plan_outbound(db_session, breached, TO_THE_TEAM)
+
+    assert [r.event for r in await channel_rows(db_session, view.id)] == [
+        "sla_breached.first_response"
+    ]
+
+
+async def test_other_events_and_later_escalation_steps_stay_out_of_the_slack_channel(
+    db_session: AsyncSession,
+) -> None:
+    desk = await Desk.create(db_session)
+    view = await desk.ticket(db_session)
+    agent = Recipient(user_id=desk.agent.id)
+    quiet = batch(
+        view,
+        notifications=[
+            intent("assigned", agent),
+            intent("sla_warning.first_response", agent, minutes_left="12"),
+            intent("resolved", Recipient(user_id=desk.requester.id)),
+            # A step due an hour after the breach: its write records no breach of its own.
+            intent("sla_escalation.first_response.3", Recipient(user_id=desk.manager.id)),
+        ],
+    )
+    await apply_batch(db_session, quiet)
+
+    await plan_outbound(db_session, quiet, TO_THE_TEAM)
+
+    assert await channel_rows(db_session, view.id) == []
+    assert await rows_of(db_session, desk.agent) != []  # the people were still told
+
+
+async def test_without_a_slack_channel_nothing_goes_to_one(db_session: AsyncSession) -> None:
+    desk = await Desk.create(db_session)
+    view = await desk.ticket(db_session)
+    created = batch(view, notifications=[intent("created", Recipient(user_id=desk.requester.id))])
+    await apply_batch(db_session, created)
+
+    for unset in (None, ""):  # an empty variable counts as unset
+        await plan_outbound(db_session, created, Outbound(LINKS, frozenset(), slack_channel=unset))
+
+    assert await channel_rows(db_session, view.id) == []
+
+
+async def test_a_retried_write_posts_to_the_slack_channel_once(db_session: AsyncSession) -> None:
+    desk = await Desk.create(db_session)
+    view = await desk.ticket(db_session)
+    created = batch(view, notifications=[intent("created", Recipient(user_id=desk.requester.id))])
+    await apply_batch(db_session, created)
+
+    first = await plan_outbound(db_session, created, TO_THE_TEAM)
+    again = await plan_outbound(db_session, created, TO_THE_TEAM)
+
+    (posted,) = await channel_rows(db_session, view.id)
+    assert posted.id in {d.id for d in first} and again == first
+
+
+async def test_without_a_slack_token_the_channel_message_is_recorded_only(
+    db_session: AsyncSession,
+) -> None:
+    desk = await Desk.create(db_session)
+    view = await desk.ticket(db_session)
+    created = batch(view, notifications=[intent("created", Recipient(user_id=desk.requester.id))])
+    await apply_batch(db_session, created)
+
+    no_token = Outbound(LINKS, frozenset({"email"}), slack_channel=TEAM_CHANNEL)
+    dispatches = await plan_outbound(db_session, created, no_token)
+
+    (posted,) = await channel_rows(db_session, view.id)
+    assert (posted.status, posted.error) == (NotificationStatus.SENT, RECORDED_ONLY)
+    assert posted.sent_at is not None and posted.id not in {d.id for d in dispatches}
