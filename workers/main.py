@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from activities.channels import Channels, email_channel
+from activities.channels import CREDENTIALS, Channels, email_channel
 from activities.delivery import DeliveryActivities
 from activities.readmodel import ReadModelActivities
 from activities.reports import ReportActivities
@@ -19,6 +21,8 @@ from ticketflow.settings import Settings
 from workers.runner import ContextFreeRunner
 from workflows.report import ReportWorkflow
 from workflows.ticket import TicketWorkflow
+
+log = logging.getLogger(__name__)
 
 # Parked tickets are evicted and replayed on demand; this bounds worker memory.
 MAX_CACHED_WORKFLOWS = 2_000
@@ -49,6 +53,7 @@ def build_worker(
     """A worker for the ticket workflow, its activities wired to their collaborators."""
     links = Links(settings.public_url)
     channels = Channels(settings)
+    _log_recording_only(channels)
     sending = frozenset(c for c in EXTERNAL_CHANNELS if channels.configured(c))
     slack_channel = settings.slack_channel or None  # an empty variable means unset
     read_model = ReadModelActivities(sessions, Outbound(links, sending, slack_channel))
@@ -72,3 +77,15 @@ def build_worker(
         max_concurrent_workflow_tasks=MAX_CONCURRENT_WORKFLOW_TASKS,
         workflow_runner=WORKFLOW_RUNNER,
     )
+
+
+def _log_recording_only(channels: Channels) -> None:
+    # Once per channel as the worker starts, not once per message: at benchmark load a line per
+    # recorded row would be thousands a minute saying the same thing, and each row already
+    # carries "recorded only" for whoever looks at one message.
+    for channel in channels.recording_only():
+        log.warning(
+            "%s notifications will be recorded, not sent: set %s to send them",
+            channel,
+            CREDENTIALS[channel],
+        )

@@ -29,6 +29,7 @@ from activities.channels.teams import TeamsChannel
 from ticketflow.settings import Settings
 
 __all__ = [
+    "CREDENTIALS",
     "Channel",
     "ChannelName",
     "Channels",
@@ -39,6 +40,14 @@ __all__ = [
     "Receipt",
     "email_channel",
 ]
+
+# What each channel needs set before it sends (Teams' webhook URL is its own credential).
+CREDENTIALS: dict[str, str] = {
+    "email": "SENDGRID_API_KEY",
+    "sms": "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM",
+    "push": "FIREBASE_CREDENTIALS",
+    "slack": "SLACK_BOT_TOKEN",
+}
 
 
 class Channels:
@@ -64,6 +73,10 @@ class Channels:
         """Whether `channel` really sends (has credentials); unknown names are not configured."""
         found = self._by_name.get(channel)
         return found is not None and not isinstance(found, RecordOnlyChannel)
+
+    def recording_only(self) -> list[str]:
+        """The channels that only record their messages, for want of credentials."""
+        return [name for name in CREDENTIALS if not self.configured(name)]
 
     async def aclose(self) -> None:
         """Release pooled connections and the Firebase app; the worker calls it on shutdown."""
