@@ -21,9 +21,9 @@ from temporalio.worker import Worker
 
 from api.app import Resources, create_app
 from api.services.inbound import slack as slack_service
+from domain.enums import Role
 from persistence.models import User
 from persistence.repositories import users as users_repo
-from domain.enums import Role
 from tests.api.conftest import Desk, People, Person, assert_problem
 from tests.api.test_tickets import eventually, open_ticket
 from tests.support.standin import Answer, StandIn
