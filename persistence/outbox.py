@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +28,7 @@ from domain.notices import EMAIL, PUSH, SLACK, SMS, Notice, compose, external_ch
 from domain.ticket import NotificationIntent
 from persistence.models import Notification, NotificationChannel, NotificationStatus, User, table_of
 from persistence.readmodel import Recipients, Wording, wanted_users
+from persistence.surveys import issue_survey_token, survey_url
 from persistence.webhooks import plan_webhook_deliveries
 
 _notifications = table_of(Notification)
@@ -42,12 +44,24 @@ _CHANNEL_EXCERPT_CHARS = 300
 
 @dataclass(frozen=True, slots=True)
 class Links:
-    """Where a ticket lives for the people notified of it (under the public URL)."""
+    """Where a ticket lives for the people notified of it (under the public URL).
+
+    `survey_secret` (the app's JWT secret) signs the satisfaction-survey links; without it
+    (a worker that plans no notices) a survey link falls back to the ticket itself.
+    """
 
     base: str
+    survey_secret: SecretStr | None = None
 
     def ticket(self, number: int) -> str:
         return f"{self.base.rstrip('/')}/api/v1/tickets/{number}"
+
+    def survey(self, number: int, requester_id: UUID) -> str:
+        """The ticket's survey page, which its requester answers from a browser, no login."""
+        if self.survey_secret is None:
+            return self.ticket(number)
+        secret = self.survey_secret.get_secret_value()
+        return survey_url(self.base, issue_survey_token(secret, number, requester_id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +181,7 @@ def _notice(intent: NotificationIntent, user: User, batch: ReadModelBatch, links
             "title": " ".join(ticket.title.split()),
             "name": user.name,
             "url": url,
-            "survey_url": f"{url}/rate",
+            "survey_url": links.survey(ticket.number, ticket.requester_id),
             "subject": intent.subject,
             "body": intent.body,
             **intent.params,

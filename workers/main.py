@@ -51,7 +51,7 @@ def build_worker(
     task_queue: str | None = None,
 ) -> Worker:
     """A worker for the ticket workflow, its activities wired to their collaborators."""
-    links = Links(settings.public_url)
+    links = Links(settings.public_url, settings.jwt_secret)
     channels = Channels(settings)
     _log_recording_only(channels)
     sending = frozenset(c for c in EXTERNAL_CHANNELS if channels.configured(c))

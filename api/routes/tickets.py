@@ -35,7 +35,7 @@ from api.schemas.tickets import (
     TicketEdit,
     TicketHit,
 )
-from api.services import access
+from api.services import access, ratings
 from api.services import ticket_attachments as attachments
 from api.services import tickets as service
 from domain.enums import ClockState, Priority, TicketStatus
@@ -45,7 +45,6 @@ from domain.messages import (
     CloseInput,
     CommentInput,
     MergeInput,
-    RateInput,
     ReopenInput,
     ResolveInput,
     SetPriorityInput,
@@ -394,11 +393,7 @@ async def rate(
     session: SessionDep,
     temporal: TemporalDep,
 ) -> TicketView:
-    found = await service.find_ticket(session, temporal, caller, ticket)
-    if found.view.requester_id != caller.id:
-        raise Forbidden("only the ticket's requester can rate it")
-    payload = RateInput(score=body.score, feedback=body.feedback, actor_id=caller.id)
-    return await service.update_ticket(temporal, found, "rate", payload, update_id=None)
+    return await ratings.rate_ticket(session, temporal, caller, ticket, body.score, body.feedback)
 
 
 @router.post("/{ticket}/merge", summary="Close a duplicate; the other ticket carries on [Agent]")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from uuid import UUID
 
+from pydantic import SecretStr
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,7 +23,7 @@ from persistence.outbox import (
 from persistence.readmodel import apply_batch
 from tests.persistence.factories import T0, Desk, batch, breach_entry
 
-LINKS = Links("https://help.example.com/")
+LINKS = Links("https://help.example.com/", SecretStr("outbox-tests-secret-0123456789abcdef0123"))
 EVERY_CHANNEL = Outbound(LINKS, frozenset({"email", "sms", "push", "slack"}))
 TEAM_CHANNEL = "C0HELPDESK"
 TO_THE_TEAM = Outbound(LINKS, EVERY_CHANNEL.sending, slack_channel=TEAM_CHANNEL)
@@ -133,7 +134,7 @@ async def test_a_channel_without_credentials_records_at_once_and_starts_nothing(
     assert dispatches == []
     (email,) = [r for r in await rows_of(db_session, desk.requester) if r.channel == "email"]
     assert email.status is NotificationStatus.SENT and email.error == RECORDED_ONLY
-    assert email.body.count("/rate") == 1  # the satisfaction survey link
+    assert email.body.count("https://help.example.com/api/v1/surveys/") == 1  # the survey link
 
 
 async def test_planning_again_inserts_nothing_but_hands_on_what_is_still_pending(
