@@ -2,12 +2,22 @@
 
 from fastapi import APIRouter
 
-from api.routes import auth, departments, notifications, ops, sla, surveys, tickets, users
+from api.routes import (
+    auth,
+    deliveries,
+    departments,
+    notifications,
+    ops,
+    sla,
+    surveys,
+    tickets,
+    users,
+)
 
 api_router = APIRouter()
 # Each router carries the full prefix itself, so a request's route template (the metrics
 # label) is the whole path.
-for module in (auth, users, departments, tickets, sla, notifications, surveys):
+for module in (auth, users, departments, tickets, deliveries, sla, notifications, surveys):
     api_router.include_router(module.router)
 
 ops_router = ops.router
