@@ -197,6 +197,8 @@ class LiveNotifications:
                 .order_by(Notification.created_at, Notification.id)
             )
             for row in rows:
+                if row.user_id is None:
+                    continue  # in-app rows always have a reader (a table constraint)
                 out = NotificationOut.model_validate(row).model_dump(mode="json")
                 message = {"type": "notification", "notification": out}
                 # The row's owner, not the payload's claim, decides who gets it.
