@@ -4,6 +4,8 @@ Each attempt writes what happened to the delivery's row in its own short transac
 the activity returns or raises, so the row is the record of every try, and an attempt
 after a recorded success sends nothing. A receiver's 4xx is final; a 5xx, a 429 or a
 network failure is retried by Temporal, after `Retry-After` when the receiver gives one.
+
+A Slack or Teams URL is stored encrypted and decrypted here only.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.attempts import is_last_attempt
-from activities.channels.base import OutboundMessage, parse_retry_after
+from activities.channels.base import ChannelName, OutboundMessage, parse_retry_after
 from activities.channels.slack import ticket_blocks
 from activities.channels.teams import teams_card
 from domain.webhook_signature import (
@@ -46,6 +48,8 @@ MAX_EXCERPT_BYTES = 1024
 REJECTED = "WebhookRejected"  # the receiver refused it (4xx): final
 UNDELIVERED = "WebhookUndelivered"  # the receiver failed or was unreachable: retried
 NOT_SIGNABLE = "WebhookNotSignable"  # the secret cannot be read with this worker's key: final
+NO_URL = "WebhookUrlUnreadable"  # the encrypted URL cannot be read with this key: final
+TEAMS: ChannelName = "teams"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,11 +84,33 @@ class WebhookActivities:
                 ),
             )
             return
+        url = await self._url(target)
+        await self._post_to(target, url)
+
+    async def _url(self, target: DeliveryTarget) -> str:
+        """Where to send: the plain URL, or the credential URL decrypted for this attempt only."""
+        if target.url is not None:
+            return target.url
+        # The schema keeps exactly one of the two; an empty token fails like a wrong key.
+        return await self._decrypt(target.id, target.url_encrypted or "", "webhook URL", NO_URL)
+
+    async def _decrypt(self, delivery_id: UUID, token: str, what: str, kind: str) -> str:
+        """The plain text of `token`; a key that cannot read it fails the delivery for good."""
+        try:
+            return SecretBox(self._settings.secrets_key).decrypt(token)
+        except SecretsUnavailable as exc:
+            error = f"the {what} cannot be read: {exc.detail}"
+            outcome = DeliveryOutcome(DeliveryStatus.FAILED, error=error, attempted=False)
+            await self._record(delivery_id, outcome)
+            raise ApplicationError(error, type=kind, non_retryable=True) from exc
+
+    async def _post_to(self, target: DeliveryTarget, url: str) -> None:
+        delivery_id = target.id
         document = chat_message(target.provider, target.payload, self._settings.public_url)
         body = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
         headers = await self._headers(target, body)
         try:
-            reply = await _post(target.url, body, headers)
+            reply = await _post(url, body, headers)
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
             await self._record(delivery_id, DeliveryOutcome(DeliveryStatus.FAILED, error=str(exc)))
             raise ApplicationError(str(exc), type=REJECTED, non_retryable=True) from exc
@@ -101,12 +127,9 @@ class WebhookActivities:
         }
         if target.secret_encrypted is None:
             return headers
-        try:
-            secret = SecretBox(self._settings.secrets_key).decrypt(target.secret_encrypted)
-        except SecretsUnavailable as exc:
-            outcome = DeliveryOutcome(DeliveryStatus.FAILED, error=exc.detail, attempted=False)
-            await self._record(target.id, outcome)
-            raise ApplicationError(exc.detail, type=NOT_SIGNABLE, non_retryable=True) from exc
+        secret = await self._decrypt(
+            target.id, target.secret_encrypted, "signing secret", NOT_SIGNABLE
+        )
         timestamp = signature_timestamp(datetime.now(UTC))
         headers[TIMESTAMP_HEADER] = timestamp
         headers[SIGNATURE_HEADER] = sign(secret, timestamp, body)
@@ -157,31 +180,39 @@ def chat_message(provider: str, payload: dict[str, Any], public_url: str) -> dic
     Assign to me / Acknowledge / Resolve buttons); one named `teams` is a Teams incoming
     webhook (an Adaptive Card). Any other receives the event document itself.
     """
-    if provider not in ("slack", "teams"):
+    if provider == TEAMS:
+        return teams_card(event_message(payload, public_url))
+    if provider != "slack":
         return payload
+    message = event_message(payload, public_url, channel="slack")
+    blocks = ticket_blocks(
+        subject=message.subject,
+        body=message.body,
+        ticket_number=message.ticket_number,
+        ticket_url=message.ticket_url,
+        urgent=message.urgent,
+    )
+    return {"text": f"{message.subject} — {message.body}", "blocks": blocks}
+
+
+def event_message(
+    payload: dict[str, Any], public_url: str, channel: ChannelName = TEAMS, to: str = ""
+) -> OutboundMessage:
+    """The event as a chat message: the ticket as subject, the entry as body, and a link."""
     ticket = payload.get("ticket") or {}
     number = ticket.get("number")
     entry = payload.get("entry") or {}
-    subject = f"#{number} {ticket.get('title', '')}".strip() if number else payload["event"]
-    body = f"{payload['event']}: {entry.get('summary', '')}".rstrip(": ")
-    url = Links(public_url).ticket(number) if number else None
-    urgent = payload["event"] in ("sla.breached", "incident.created")
-    if provider == "slack":
-        blocks = ticket_blocks(
-            subject=subject, body=body, ticket_number=number, ticket_url=url, urgent=urgent
-        )
-        return {"text": f"{subject} — {body}", "blocks": blocks}
-    message = OutboundMessage(
-        idempotency_key=str(entry.get("seq", "")) or payload["event"],
-        channel="teams",
-        to="",
-        subject=subject,
-        body=body,
-        urgent=urgent,
+    event = payload["event"]
+    return OutboundMessage(
+        idempotency_key=str(entry.get("seq", "")) or event,
+        channel=channel,
+        to=to,
+        subject=f"#{number} {ticket.get('title', '')}".strip() if number else event,
+        body=f"{event}: {entry.get('summary', '')}".rstrip(": "),
+        urgent=event in ("sla.breached", "incident.created"),
         ticket_number=number,
-        ticket_url=url,
+        ticket_url=Links(public_url).ticket(number) if number else None,
     )
-    return teams_card(message)
 
 
 def _pending() -> DeliveryStatus:

@@ -4,6 +4,9 @@ Planning runs inside the read-model transaction of every ticket change, so it co
 when the change raises no event, and one small SELECT otherwise. A delivery's id is derived
 from the ticket, the history entry, the integration and the event, so planning the same
 change again (a retried or replayed write) inserts nothing.
+
+A chat integration's URL is a credential (`domain.integration_urls`): it is stored only
+encrypted, with the mask the API shows, and decrypted only by the worker that delivers.
 """
 
 from __future__ import annotations
@@ -14,16 +17,19 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 from sqlalchemy import Boolean, delete, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.errors import InvalidInput
 from domain.integration_events import events_for
+from domain.integration_urls import mask_url, url_is_credential
 from domain.ticket import HistoryEntry, row_id
 from domain.views import TicketView
 from persistence.models import DeliveryStatus, Integration, WebhookDelivery, table_of
 from persistence.pagination import DEFAULT_LIMIT, Keyset, Page, paginate
+from persistence.secrets import SecretBox
 
 _integrations = table_of(Integration)
 _deliveries = table_of(WebhookDelivery)
@@ -40,13 +46,32 @@ MAX_ERROR_CHARS = 1000
 
 
 class IntegrationFields(BaseModel):
-    """An integration as the API writes it (the secret travels apart, encrypted)."""
+    """An integration as the API writes it (the URL and the secret travel apart)."""
 
     provider: str
-    url: str
     events: list[str]
     settings: dict[str, Any]
     enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class StoredUrl:
+    """An integration's URL as stored: in plain text, or encrypted beside its mask."""
+
+    plain: str | None = None
+    encrypted: str | None = None
+    masked: str | None = None
+
+
+def store_url(provider: str, url: str, secrets_key: SecretStr | str | None) -> StoredUrl:
+    """The URL as the provider's integration keeps it: encrypted when it is a credential.
+
+    Raises `SecretsUnavailable` (503) for a credential URL without a usable key: it is never
+    stored in plain text.
+    """
+    if not url_is_credential(provider):
+        return StoredUrl(plain=url)
+    return StoredUrl(encrypted=SecretBox(secrets_key).encrypt(url), masked=mask_url(url))
 
 
 async def list_integrations(
@@ -60,19 +85,25 @@ async def save_integration(
     session: AsyncSession,
     fields: IntegrationFields,
     *,
+    url: StoredUrl | None,
     secret_encrypted: str | None,
     replace_secret: bool,
 ) -> tuple[Integration, bool]:
     """Create or replace the provider's integration; whether it was created.
 
-    A replacement keeps the id (and so the delivery history) and, unless `replace_secret`,
-    the stored secret.
+    A replacement keeps the id (and so the delivery history), the stored URL when `url` is
+    None, and the stored secret unless `replace_secret`. Without a `url` there must be an
+    integration to keep it from (`InvalidInput` otherwise).
     """
     values = fields.model_dump() | {"secret_encrypted": secret_encrypted}
-    statement = insert(Integration).values(**values)
-    replaced = ["url", "events", "settings", "enabled"]
+    replaced = ["events", "settings", "enabled"]
     if replace_secret:
         replaced.append("secret_encrypted")
+    if url is None:
+        return await _replace_keeping_url(session, values, replaced), False
+    values |= {"url": url.plain, "url_encrypted": url.encrypted, "url_masked": url.masked}
+    replaced += ["url", "url_encrypted", "url_masked"]
+    statement = insert(Integration).values(**values)
     changes: dict[str, Any] = {name: statement.excluded[name] for name in replaced}
     changes["updated_at"] = literal_column("now()")
     upsert = statement.on_conflict_do_update(
@@ -81,6 +112,25 @@ async def save_integration(
     result = await session.execute(upsert, execution_options={"populate_existing": True})
     integration, created = result.one()
     return integration, bool(created)
+
+
+async def _replace_keeping_url(
+    session: AsyncSession, values: dict[str, Any], replaced: list[str]
+) -> Integration:
+    statement = (
+        update(Integration)
+        .where(Integration.provider == values["provider"])
+        .values({name: values[name] for name in replaced} | {"updated_at": literal_column("now()")})
+        .returning(Integration)
+    )
+    result = await session.execute(statement, execution_options={"populate_existing": True})
+    integration = result.scalar_one_or_none()
+    if integration is None:
+        raise InvalidInput(
+            f"url is required: there is no integration for provider {values['provider']!r} "
+            "to keep the URL of"
+        )
+    return integration
 
 
 async def delete_integration(session: AsyncSession, provider: str) -> bool:
@@ -170,17 +220,28 @@ class DeliveryTarget:
     status: DeliveryStatus
     event: str
     payload: dict[str, Any]
-    url: str
+    url: str | None
     secret_encrypted: str | None
     enabled: bool
     provider: str = ""
+    url_encrypted: str | None = None
 
 
 async def delivery_target(session: AsyncSession, delivery_id: UUID) -> DeliveryTarget | None:
     """The delivery and its integration; None if either is gone."""
     d, i = _deliveries.c, _integrations.c
     statement = (
-        select(d.id, d.status, d.event, d.payload, i.url, i.secret_encrypted, i.enabled, i.provider)
+        select(
+            d.id,
+            d.status,
+            d.event,
+            d.payload,
+            i.url,
+            i.url_encrypted,
+            i.secret_encrypted,
+            i.enabled,
+            i.provider,
+        )
         .join_from(_deliveries, _integrations, d.integration_id == i.id)
         .where(d.id == delivery_id)
     )
@@ -196,6 +257,7 @@ async def delivery_target(session: AsyncSession, delivery_id: UUID) -> DeliveryT
         secret_encrypted=row.secret_encrypted,
         enabled=row.enabled,
         provider=row.provider,
+        url_encrypted=row.url_encrypted,
     )
 
 
@@ -234,10 +296,12 @@ __all__ = [
     "DeliveryOutcome",
     "DeliveryTarget",
     "IntegrationFields",
+    "StoredUrl",
     "delete_integration",
     "delivery_target",
     "list_integrations",
     "plan_webhook_deliveries",
     "record_outcome",
     "save_integration",
+    "store_url",
 ]

@@ -31,7 +31,9 @@ _SAVE_RESPONSES: dict[int | str, dict[str, Any]] = {
     503: {
         "model": Problem,
         "content": {"application/problem+json": {}},
-        "description": "A secret was given but TICKETFLOW_SECRETS_KEY is not set",
+        "description": (
+            "A secret, or a Slack or Teams URL, was given but TICKETFLOW_SECRETS_KEY is not set"
+        ),
     },
 }
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, field_validator
 
 from api.schemas.common import ApiModel
 from domain.integration_events import TicketEvent
@@ -36,7 +36,10 @@ WebhookUrl = Annotated[
     Field(
         min_length=1,
         max_length=2048,
-        description="where events are POSTed (http or https)",
+        description=(
+            "where events are POSTed (http or https). A `slack` or `teams` URL is a "
+            "credential: stored encrypted and never returned. Omit it to keep the stored one."
+        ),
         examples=["https://hooks.example.com/ticketflow"],
     ),
     AfterValidator(_http_url),
@@ -65,9 +68,9 @@ Secret = Annotated[
 
 
 class IntegrationWrite(ApiModel):
-    """An integration as a whole: every field is replaced, except an omitted `secret`."""
+    """An integration as a whole: every field is replaced, except an omitted `url` or `secret`."""
 
-    url: WebhookUrl
+    url: WebhookUrl | None = None
     events: EventList
     secret: Secret | None = None
     settings: Annotated[dict[str, Any], Field(max_length=MAX_SETTINGS)] = Field(
@@ -75,11 +78,26 @@ class IntegrationWrite(ApiModel):
     )
     enabled: bool = True
 
+    @field_validator("url", mode="before")
+    @classmethod
+    def _url_not_null(cls, value: Any) -> Any:
+        # Only an omitted URL keeps the stored one; null would read as "remove it".
+        if value is None:
+            raise ValueError("a URL cannot be null: omit it to keep the stored one")
+        return value
+
 
 class IntegrationOut(BaseModel):
     id: UUID
     provider: str
-    url: str
+    url: str | None = Field(
+        description="where events go; null when the URL is a credential (`slack`, `teams`)"
+    )
+    url_masked: str | None = Field(
+        description="a credential URL's scheme, host and last characters; null otherwise",
+        examples=["https://hooks.slack.com/…Xy9Z"],
+    )
+    has_url: bool = Field(description="whether a URL is stored, shown or not")
     events: list[str]
     settings: dict[str, Any]
     enabled: bool
@@ -93,6 +111,8 @@ class IntegrationOut(BaseModel):
             id=row.id,
             provider=row.provider,
             url=row.url,
+            url_masked=row.url_masked,
+            has_url=row.url is not None or row.url_encrypted is not None,
             events=row.events,
             settings=row.settings,
             enabled=row.enabled,

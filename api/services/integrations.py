@@ -1,4 +1,4 @@
-"""Creating, replacing and deleting integrations; their secrets are encrypted here."""
+"""Creating, replacing and deleting integrations; secrets and credential URLs encrypted here."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from domain.errors import NotFound
 from persistence import webhooks as webhooks_repo
 from persistence.models import Integration
 from persistence.secrets import SecretBox
-from persistence.webhooks import IntegrationFields
+from persistence.webhooks import IntegrationFields, store_url
 
 
 async def save_integration(
@@ -18,13 +18,13 @@ async def save_integration(
 ) -> tuple[Integration, bool]:
     """Create or replace the provider's integration; whether it was created.
 
-    A secret is refused (`SecretsUnavailable`, 503) when no key is configured: it is never
-    stored in plain text.
+    A secret, or a Slack or Teams URL, is refused (`SecretsUnavailable`, 503) when no key is
+    configured: neither is ever stored in plain text. An omitted URL keeps the stored one.
     """
     encrypted = None if body.secret is None else SecretBox(secrets_key).encrypt(body.secret)
+    url = None if body.url is None else store_url(provider, body.url, secrets_key)
     fields = IntegrationFields(
         provider=provider,
-        url=body.url,
         events=[event.value for event in body.events],
         settings=body.settings,
         enabled=body.enabled,
@@ -32,6 +32,7 @@ async def save_integration(
     return await webhooks_repo.save_integration(
         session,
         fields,
+        url=url,
         secret_encrypted=encrypted,
         replace_secret="secret" in body.model_fields_set,
     )

@@ -5,7 +5,9 @@ back to `/webhooks/slack/callback` with a code. The code is exchanged with `oaut
 (through slack-sdk) for an incoming webhook on the channel the admin chose, which becomes the
 `slack` integration: ticket events arrive there as Block Kit messages with the ticket buttons.
 The `state` is a short-lived token signed with the API's secret, bound to the admin who asked,
-so a callback nobody started is refused.
+so a callback nobody started is refused. The webhook URL is a credential: it is stored only
+encrypted, so both steps need `TICKETFLOW_SECRETS_KEY` and refuse early without it, before
+Slack spends a one-time code.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from api.paths import API_PREFIX
 from domain.errors import InvalidInput
 from domain.integration_events import TicketEvent
 from persistence.models import Integration
-from persistence.webhooks import IntegrationFields, save_integration
+from persistence.secrets import SecretBox
+from persistence.webhooks import IntegrationFields, save_integration, store_url
 from ticketflow.settings import Settings
 
 AUTHORIZE_URL = "https://slack.com/oauth/v2/authorize"
@@ -48,6 +51,7 @@ def _configured(settings: Settings) -> tuple[str, str]:
             "set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET to install the Slack app",
             code="not_configured",
         )
+    SecretBox(settings.secrets_key)  # raises SecretsUnavailable (503) without a usable key
     return settings.slack_client_id, settings.slack_client_secret.get_secret_value()
 
 
@@ -118,11 +122,11 @@ async def complete(session: AsyncSession, settings: Settings, code: str, state: 
     team = answer.get("team") or {}
     fields = IntegrationFields(
         provider=PROVIDER,
-        url=hook["url"],
         events=DEFAULT_EVENTS,
         settings={"team": team.get("name"), "channel": hook.get("channel")},
     )
+    url = store_url(PROVIDER, hook["url"], settings.secrets_key)
     integration, _ = await save_integration(
-        session, fields, secret_encrypted=None, replace_secret=False
+        session, fields, url=url, secret_encrypted=None, replace_secret=False
     )
     return integration

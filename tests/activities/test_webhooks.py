@@ -24,7 +24,7 @@ from activities.webhooks import WebhookActivities, chat_message
 from domain.webhook_signature import ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from persistence.models import DeliveryStatus, Integration, WebhookDelivery
 from persistence.secrets import SecretBox
-from persistence.webhooks import IntegrationFields, save_integration
+from persistence.webhooks import IntegrationFields, save_integration, store_url
 from tests.support.standin import Answer, StandIn
 from ticketflow.settings import Settings
 
@@ -72,25 +72,30 @@ async def plan(
     providers: list[str] = []
 
     async def make(
-        *, secret: str | None = SECRET, enabled: bool = True, url: str | None = None
+        *,
+        secret: str | None = SECRET,
+        enabled: bool = True,
+        url: str | None = None,
+        provider: str | None = None,
+        payload: dict[str, Any] | None = None,
     ) -> UUID:
         fields = IntegrationFields(
-            provider=f"hook-{uuid4().hex[:10]}",
-            url=url or f"{receiver.url}{PATH}",
+            provider=provider or f"hook-{uuid4().hex[:10]}",
             events=["ticket.created"],
             settings={},
             enabled=enabled,
         )
+        stored = store_url(fields.provider, url or f"{receiver.url}{PATH}", KEY)
         encrypted = SecretBox(KEY).encrypt(secret) if secret else None
         async with session_factory.begin() as session:
             integration, _ = await save_integration(
-                session, fields, secret_encrypted=encrypted, replace_secret=True
+                session, fields, url=stored, secret_encrypted=encrypted, replace_secret=True
             )
             delivery = WebhookDelivery(
                 id=uuid4(),
                 integration_id=integration.id,
                 event="ticket.created",
-                payload=PAYLOAD,
+                payload=payload or PAYLOAD,
             )
             session.add(delivery)
         providers.append(fields.provider)
@@ -358,3 +363,43 @@ def test_a_teams_integration_gets_an_adaptive_card_and_others_the_event_itself()
     assert content["type"] == "AdaptiveCard"
     assert content["body"][0]["text"] == "#42 Printer on fire"
     assert chat_message("hook-1", BREACH, "https://help.example.com") is BREACH
+
+
+# -- chat integrations: the URL is a credential, read only to deliver -----------------------
+
+
+async def test_a_slack_integrations_encrypted_url_is_decrypted_to_deliver(
+    activities: WebhookActivities,
+    plan: Plan,
+    receiver: StandIn,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    delivery_id = await plan(provider="slack", payload=BREACH)
+    receiver.enqueue(PATH, Answer(200, body=b"ok"))
+
+    await deliver(activities, delivery_id)
+
+    [request] = receiver.requests_to(PATH)
+    assert "#42 Printer on fire" in request.json()["text"]
+    stored = await row(session_factory, delivery_id)
+    assert (stored.status, stored.response_status) == (DeliveryStatus.SENT, 200)
+
+
+async def test_a_chat_url_this_worker_cannot_read_fails_clearly_and_sends_nothing(
+    plan: Plan, receiver: StandIn, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    delivery_id = await plan(provider="teams", secret=None, payload=BREACH)
+    keyless = Settings(TICKETFLOW_SECRETS_KEY=None)
+    another_key = Settings(TICKETFLOW_SECRETS_KEY=OTHER_KEY)  # type: ignore[arg-type]
+
+    for settings in (keyless, another_key):
+        with pytest.raises(ApplicationError, match="TICKETFLOW_SECRETS_KEY") as raised:
+            await deliver(WebhookActivities(session_factory, settings), delivery_id)
+        assert raised.value.non_retryable
+        assert raised.value.type == "WebhookUrlUnreadable"
+        assert receiver.url not in str(raised.value)
+
+    assert receiver.requests == []
+    stored = await row(session_factory, delivery_id)
+    assert (stored.status, stored.attempts) == (DeliveryStatus.FAILED, 0)
+    assert stored.error is not None and stored.error.startswith("the webhook URL cannot be read")

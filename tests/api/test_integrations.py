@@ -1,4 +1,5 @@
-"""`/integrations`: admins manage outbound webhooks; secrets go in encrypted and never come out."""
+"""`/integrations`: admins manage outbound webhooks; secrets and chat URLs go in encrypted and
+never come out."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from cryptography.fernet import Fernet
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
@@ -26,6 +27,8 @@ from ticketflow.settings import Settings
 V1 = "/api/v1"
 KEY = Fernet.generate_key().decode()
 SECRET = "shared-with-the-receiver"
+SLACK_HOOK = "https://hooks.slack.com/services/T0000/B0000/XXXXXXXXXXXXXXXXXXXXwxyz"
+HOOK_TOKEN = "XXXXXXXXXXXXXXXXXXXXwxyz"
 
 
 @pytest.fixture
@@ -53,6 +56,18 @@ async def provider(
     yield make
     async with session_factory.begin() as session:
         await session.execute(delete(Integration).where(Integration.provider.in_(made)))
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def chat(session_factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[None]:
+    """The `slack` and `teams` integrations a test makes go after it: they would receive
+    other tests' ticket events."""
+    yield
+    async with session_factory.begin() as session:
+        await session.execute(delete(Integration).where(Integration.provider.in_(CHAT)))
+
+
+CHAT = ("slack", "teams")
 
 
 def body(**fields: Any) -> dict[str, Any]:
@@ -308,3 +323,140 @@ async def test_a_create_incident_rule_calls_the_incident_webhook_signed(
     signature = request.header(SIGNATURE_HEADER)
     timestamp = request.header(TIMESTAMP_HEADER)
     assert signature and timestamp and verify(SECRET, timestamp, request.body, signature)
+
+
+async def stored_row(sessions: async_sessionmaker[AsyncSession], provider: str) -> str:
+    """The integration's whole row as PostgreSQL holds it, as text."""
+    async with sessions() as session:
+        raw = await session.scalar(
+            text("SELECT row_to_json(i)::text FROM integrations i WHERE provider = :p"),
+            {"p": provider},
+        )
+    assert raw is not None
+    return str(raw)
+
+
+@pytest.mark.usefixtures("chat")
+@pytest.mark.parametrize("chat_provider", CHAT)
+async def test_a_chat_url_is_encrypted_at_rest_and_only_ever_shown_masked(
+    api: httpx.AsyncClient,
+    people: People,
+    session_factory: async_sessionmaker[AsyncSession],
+    chat_provider: str,
+) -> None:
+    admin = await people.make(Role.ADMIN)
+    path = f"{V1}/integrations/{chat_provider}"
+
+    created = await api.post(path, headers=admin.auth, json=body(url=SLACK_HOOK))
+    listed = await api.get(f"{V1}/integrations", headers=admin.auth, params={"limit": 200})
+
+    assert created.status_code == 201, created.text
+    shown = created.json()
+    assert (shown["url"], shown["url_masked"], shown["has_url"]) == (
+        None,
+        "https://hooks.slack.com/…wxyz",
+        True,
+    )
+    assert [i for i in listed.json()["items"] if i["provider"] == chat_provider] == [shown]
+    for response in (created, listed):
+        assert HOOK_TOKEN not in response.text and "/services/" not in response.text
+    raw = await stored_row(session_factory, chat_provider)
+    assert HOOK_TOKEN not in raw and "/services/" not in raw
+    async with session_factory() as session:
+        token = await session.scalar(
+            select(Integration.url_encrypted).where(Integration.provider == chat_provider)
+        )
+    assert token is not None and SecretBox(KEY).decrypt(token) == SLACK_HOOK
+
+
+@pytest.mark.usefixtures("chat")
+async def test_an_omitted_url_keeps_the_stored_one_and_a_new_one_needs_a_url(
+    api: httpx.AsyncClient,
+    people: People,
+    provider: Callable[[], str],
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    admin = await people.make(Role.ADMIN)
+    await api.post(f"{V1}/integrations/teams", headers=admin.auth, json=body(url=SLACK_HOOK))
+
+    changed = await api.post(
+        f"{V1}/integrations/teams", headers=admin.auth, json={"events": ["ticket.closed"]}
+    )
+
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["url_masked"] == "https://hooks.slack.com/…wxyz"
+    assert changed.json()["events"] == ["ticket.closed"]
+    async with session_factory() as session:
+        token = await session.scalar(
+            select(Integration.url_encrypted).where(Integration.provider == "teams")
+        )
+    assert token is not None and SecretBox(KEY).decrypt(token) == SLACK_HOOK
+
+    missing = await api.post(
+        f"{V1}/integrations/{provider()}", headers=admin.auth, json={"events": ["ticket.closed"]}
+    )
+    assert "url is required" in assert_problem(missing, 422)["detail"]
+    nulled = await api.post(f"{V1}/integrations/teams", headers=admin.auth, json=body(url=None))
+    problem = assert_problem(nulled, 422)
+    assert any(error["loc"][:2] == ["body", "url"] for error in problem["errors"])
+
+
+async def test_a_generic_webhook_url_is_shown_back_as_given(
+    api: httpx.AsyncClient, people: People, provider: Callable[[], str]
+) -> None:
+    admin = await people.make(Role.ADMIN)
+
+    created = await api.post(f"{V1}/integrations/{provider()}", headers=admin.auth, json=body())
+
+    shown = created.json()
+    assert (shown["url"], shown["url_masked"], shown["has_url"]) == (
+        "https://hooks.example.com/ticketflow",
+        None,
+        True,
+    )
+
+
+@pytest.mark.usefixtures("chat")
+async def test_without_a_key_a_chat_url_is_refused_and_nothing_is_stored(
+    keyless_api: httpx.AsyncClient,
+    people: People,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    admin = await people.make(Role.ADMIN)
+
+    refused = await keyless_api.post(
+        f"{V1}/integrations/slack", headers=admin.auth, json=body(url=SLACK_HOOK)
+    )
+
+    problem = assert_problem(refused, 503)
+    assert problem["type"].endswith(":secrets_key_missing")
+    assert HOOK_TOKEN not in refused.text
+    async with session_factory() as session:
+        found = await session.scalar(select(Integration).where(Integration.provider == "slack"))
+    assert found is None
+
+
+@pytest.mark.usefixtures("worker", "chat")
+async def test_the_slack_integration_still_reaches_its_webhook(
+    api: httpx.AsyncClient, people: People
+) -> None:
+    admin = await people.make(Role.ADMIN)
+    requester = await people.make(Role.USER)
+    department_id = await people.department(f"Desk {uuid4().hex[:6]}")
+    with StandIn(default=Answer(200, body=b"ok")) as slack:
+        hook = {"url": f"{slack.url}/services/T0/B0/abcdefghijkl", "events": ["ticket.created"]}
+        created = await api.post(f"{V1}/integrations/slack", headers=admin.auth, json=hook)
+        assert created.status_code == 201, created.text
+        assert "/services/T0/B0" not in created.text
+        ticket = await api.post(
+            f"{V1}/tickets",
+            headers=requester.auth,
+            json={
+                "title": "Printer on fire",
+                "description": "Floor 3",
+                "department_id": str(department_id),
+            },
+        )
+        assert ticket.status_code == 201, ticket.text
+        request = (await slack.wait_for(1, "/services/T0/B0/abcdefghijkl"))[0]
+    assert f"#{ticket.json()['number']} Printer on fire" in request.json()["text"]

@@ -8,12 +8,14 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 import pytest_asyncio
+from cryptography.fernet import Fernet
 from pydantic import SecretStr
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.enums import Role
 from persistence.models import Integration
+from persistence.secrets import SecretBox
 from tests.api.conftest import People, assert_problem
 from tests.support.standin import Answer, StandIn
 from ticketflow.settings import Settings
@@ -21,6 +23,7 @@ from ticketflow.settings import Settings
 V1 = "/api/v1"
 CALLBACK = f"{V1}/webhooks/slack/callback"
 EXCHANGE = "/slack/api/oauth.v2.access"
+KEY = Fernet.generate_key().decode()
 
 
 @pytest.fixture
@@ -37,6 +40,7 @@ def settings(settings: Settings, slack: StandIn) -> Settings:
             "slack_client_secret": SecretStr("slack-client-secret"),
             "slack_api_url": f"{slack.url}/slack/api/",
             "public_url": "https://help.example.com",
+            "secrets_key": SecretStr(KEY),
         }
     )
 
@@ -67,10 +71,13 @@ async def install_state(api: httpx.AsyncClient, people: People) -> str:
 
 
 async def test_an_approved_install_becomes_the_slack_integration(
-    api: httpx.AsyncClient, people: People, slack: StandIn
+    api: httpx.AsyncClient,
+    people: People,
+    slack: StandIn,
+    session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
     state = await install_state(api, people)
-    hook = f"{slack.url}/hooks/T0/B0/x"
+    hook = f"{slack.url}/hooks/T0/B0/xoxwebhooktoken"
     slack.route(
         EXCHANGE,
         Answer(
@@ -85,13 +92,19 @@ async def test_an_approved_install_becomes_the_slack_integration(
     answer = await api.get(CALLBACK, params={"code": "granted-code", "state": state})
     assert answer.status_code == 200, answer.text
     integration = answer.json()
-    assert (integration["provider"], integration["url"]) == ("slack", hook)
+    assert (integration["provider"], integration["url"]) == ("slack", None)
+    assert integration["url_masked"] == f"{slack.url}/…oken"
+    assert "xoxwebhooktoken" not in answer.text
     assert integration["settings"] == {"team": "Acme", "channel": "#support"}
     assert "sla.breached" in integration["events"]
     (exchange,) = slack.requests_to(EXCHANGE)
     sent = exchange.form()
     assert (sent["code"], sent["client_id"]) == (["granted-code"], ["1234.5678"])
     assert sent["redirect_uri"] == [f"https://help.example.com{CALLBACK}"]
+    async with session_factory() as session:
+        stored = await session.scalar(select(Integration).where(Integration.provider == "slack"))
+    assert stored is not None and stored.url is None and stored.url_encrypted is not None
+    assert SecretBox(KEY).decrypt(stored.url_encrypted) == hook
 
 
 async def test_a_callback_nobody_started_or_slack_refuses_changes_nothing(
@@ -116,3 +129,19 @@ async def test_a_callback_nobody_started_or_slack_refuses_changes_nothing(
 async def test_only_admins_start_an_install(api: httpx.AsyncClient, people: People) -> None:
     agent = await people.make(Role.AGENT)
     assert_problem(await api.get(f"{V1}/integrations/slack/install", headers=agent.auth), 403)
+
+
+async def test_without_a_secrets_key_the_install_is_refused_before_slack_is_asked(
+    api: httpx.AsyncClient, people: People, slack: StandIn, settings: Settings
+) -> None:
+    state = await install_state(api, people)
+    admin = await people.make(Role.ADMIN)
+    settings.secrets_key = None  # the app holds this very object: the key is gone from now on
+
+    started = await api.get(f"{V1}/integrations/slack/install", headers=admin.auth)
+    finished = await api.get(CALLBACK, params={"code": "granted-code", "state": state})
+
+    for refused in (started, finished):
+        problem = assert_problem(refused, 503)
+        assert "TICKETFLOW_SECRETS_KEY" in problem["detail"]
+    assert slack.requests_to(EXCHANGE) == []

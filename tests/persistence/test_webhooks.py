@@ -9,38 +9,46 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
+from cryptography.fernet import Fernet
 from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.errors import InvalidInput
 from domain.ticket import HistoryEntry, row_id
 from domain.views import TicketView
 from persistence.models import DeliveryStatus, Integration, WebhookDelivery
 from persistence.readmodel import apply_batch
+from persistence.secrets import SecretBox, SecretsUnavailable
 from persistence.webhooks import (
     IntegrationFields,
+    StoredUrl,
     delete_integration,
+    delivery_target,
     list_integrations,
     plan_webhook_deliveries,
     save_integration,
+    store_url,
 )
 from tests.persistence.factories import T0, Desk, batch, created_entry
 
 ALL_EVENTS = ["ticket.created", "ticket.assigned", "ticket.status_changed", "ticket.commented"]
+KEY = Fernet.generate_key().decode()
+SLACK_HOOK = "https://hooks.slack.com/services/T0000/B0000/XXXXXXXXXXXXXXXXXXXXwxyz"
 
 
 async def add_integration(
     session: AsyncSession, events: list[str], *, enabled: bool = True, secret: str | None = None
 ) -> Integration:
     fields = IntegrationFields(
-        provider=f"hook-{uuid4().hex[:10]}",
-        url="http://127.0.0.1:9/hook",
-        events=events,
-        settings={},
-        enabled=enabled,
+        provider=f"hook-{uuid4().hex[:10]}", events=events, settings={}, enabled=enabled
     )
     integration, created = await save_integration(
-        session, fields, secret_encrypted=secret, replace_secret=True
+        session,
+        fields,
+        url=StoredUrl(plain="http://127.0.0.1:9/hook"),
+        secret_encrypted=secret,
+        replace_secret=True,
     )
     assert created
     return integration
@@ -189,14 +197,17 @@ async def test_replacing_keeps_the_id_and_the_secret_unless_told(
     original = await add_integration(db_session, ["ticket.created"], secret="token-1")
     changed = IntegrationFields(
         provider=original.provider,
-        url="https://example.com/new",
         events=["sla.breached"],
         settings={"channel": "#ops"},
         enabled=False,
     )
 
     kept, created = await save_integration(
-        db_session, changed, secret_encrypted=None, replace_secret=False
+        db_session,
+        changed,
+        url=StoredUrl(plain="https://example.com/new"),
+        secret_encrypted=None,
+        replace_secret=False,
     )
     assert not created
     assert (kept.id, kept.url, kept.events, kept.enabled) == (
@@ -208,9 +219,96 @@ async def test_replacing_keeps_the_id_and_the_secret_unless_told(
     assert kept.secret_encrypted == "token-1"
 
     cleared, _ = await save_integration(
-        db_session, changed, secret_encrypted=None, replace_secret=True
+        db_session, changed, url=None, secret_encrypted=None, replace_secret=True
     )
     assert cleared.secret_encrypted is None
+    assert cleared.url == "https://example.com/new"  # no URL given: the stored one is kept
+
+
+async def test_without_a_url_there_must_be_an_integration_to_keep_it_from(
+    db_session: AsyncSession,
+) -> None:
+    provider = f"hook-{uuid4().hex[:10]}"
+    fields = IntegrationFields(provider=provider, events=["ticket.created"], settings={})
+
+    with pytest.raises(InvalidInput, match="url is required"):
+        await save_integration(
+            db_session, fields, url=None, secret_encrypted=None, replace_secret=False
+        )
+
+    found = await db_session.scalar(select(Integration).where(Integration.provider == provider))
+    assert found is None
+
+
+async def test_a_chat_url_is_stored_only_encrypted_beside_its_mask(
+    db_session: AsyncSession,
+) -> None:
+    fields = IntegrationFields(provider="slack", events=["ticket.created"], settings={})
+
+    integration, _ = await save_integration(
+        db_session,
+        fields,
+        url=store_url("slack", SLACK_HOOK, KEY),
+        secret_encrypted=None,
+        replace_secret=False,
+    )
+
+    raw = (
+        await db_session.execute(
+            text("SELECT row_to_json(i)::text FROM integrations i WHERE id = :id"),
+            {"id": integration.id},
+        )
+    ).scalar_one()
+    assert "XXXXwxyz" not in raw and "/services/" not in raw
+    assert integration.url is None
+    assert integration.url_masked == "https://hooks.slack.com/…wxyz"
+    assert integration.url_encrypted is not None
+    assert SecretBox(KEY).decrypt(integration.url_encrypted) == SLACK_HOOK
+
+
+def test_a_generic_url_stays_plain_and_a_chat_url_needs_a_key() -> None:
+    assert store_url("webhook", "https://example.com/in", None) == StoredUrl(
+        plain="https://example.com/in"
+    )
+    for key in (None, "", "not-a-fernet-key"):
+        with pytest.raises(SecretsUnavailable, match="TICKETFLOW_SECRETS_KEY"):
+            store_url("teams", SLACK_HOOK, key)
+
+
+@pytest.mark.parametrize("provider", ["slack", "teams"])
+async def test_the_database_refuses_a_chat_url_in_plain_text(
+    db_session: AsyncSession, provider: str
+) -> None:
+    fields = IntegrationFields(provider=provider, events=["ticket.created"], settings={})
+
+    with pytest.raises(IntegrityError, match="chat_url_encrypted"):
+        async with db_session.begin_nested():
+            await save_integration(
+                db_session,
+                fields,
+                url=StoredUrl(plain=SLACK_HOOK),
+                secret_encrypted=None,
+                replace_secret=False,
+            )
+
+
+async def test_a_delivery_target_carries_the_encrypted_url(db_session: AsyncSession) -> None:
+    view = await stored_ticket(db_session)
+    fields = IntegrationFields(provider="teams", events=["ticket.created"], settings={})
+    await save_integration(
+        db_session,
+        fields,
+        url=store_url("teams", SLACK_HOOK, KEY),
+        secret_encrypted=None,
+        replace_secret=False,
+    )
+    [planned] = await plan_webhook_deliveries(db_session, view, [created_entry(None)])
+
+    target = await delivery_target(db_session, planned)
+
+    assert target is not None and target.provider == "teams"
+    assert target.url is None and target.url_encrypted is not None
+    assert SecretBox(KEY).decrypt(target.url_encrypted) == SLACK_HOOK
 
 
 async def test_deleting_an_integration_deletes_its_deliveries(db_session: AsyncSession) -> None:
