@@ -5,7 +5,9 @@ the activity returns or raises, so the row is the record of every try, and an at
 after a recorded success sends nothing. A receiver's 4xx is final; a 5xx, a 429 or a
 network failure is retried by Temporal, after `Retry-After` when the receiver gives one.
 
-A Slack or Teams URL is stored encrypted and decrypted here only.
+A Slack or Teams URL is stored encrypted and decrypted here only. A `teams` delivery goes
+through the Teams notification channel itself, so it is judged as Teams notifications are:
+a legacy connector's 200 that reports a failure in its body counts as that failure.
 """
 
 from __future__ import annotations
@@ -22,9 +24,16 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.attempts import is_last_attempt
-from activities.channels.base import ChannelName, OutboundMessage, parse_retry_after
+from activities.channels.base import (
+    ChannelName,
+    OutboundMessage,
+    ProviderError,
+    ProviderRejected,
+    ProviderUnavailable,
+    parse_retry_after,
+)
 from activities.channels.slack import ticket_blocks
-from activities.channels.teams import teams_card
+from activities.channels.teams import TeamsChannel, teams_card
 from domain.webhook_signature import (
     ID_HEADER,
     SIGNATURE_HEADER,
@@ -85,7 +94,10 @@ class WebhookActivities:
             )
             return
         url = await self._url(target)
-        await self._post_to(target, url)
+        if target.provider == TEAMS:
+            await self._send_to_teams(target, url)
+        else:
+            await self._post_to(target, url)
 
     async def _url(self, target: DeliveryTarget) -> str:
         """Where to send: the plain URL, or the credential URL decrypted for this attempt only."""
@@ -103,6 +115,30 @@ class WebhookActivities:
             outcome = DeliveryOutcome(DeliveryStatus.FAILED, error=error, attempted=False)
             await self._record(delivery_id, outcome)
             raise ApplicationError(error, type=kind, non_retryable=True) from exc
+
+    async def _send_to_teams(self, target: DeliveryTarget, url: str) -> None:
+        message = event_message(target.payload, self._settings.public_url, to=url)
+        try:
+            await TeamsChannel().send(message)
+        except ProviderRejected as exc:
+            await self._record(
+                target.id,
+                DeliveryOutcome(
+                    DeliveryStatus.FAILED, response_status=exc.status, error=_described(exc)
+                ),
+            )
+            raise ApplicationError(
+                f"webhook {target.id} refused: {_described(exc)}", type=REJECTED, non_retryable=True
+            ) from exc
+        except ProviderUnavailable as exc:
+            outcome = DeliveryOutcome(
+                _pending(exc.retry_after), response_status=exc.status, error=_described(exc)
+            )
+            await self._retry_later(target.id, outcome, exc.retry_after)
+        # The channel does not hand back the status of an answer it accepted.
+        await self._record(
+            target.id, DeliveryOutcome(DeliveryStatus.SENT, delivered_at=datetime.now(UTC))
+        )
 
     async def _post_to(self, target: DeliveryTarget, url: str) -> None:
         delivery_id = target.id
@@ -149,7 +185,7 @@ class WebhookActivities:
         error = f"HTTP {status}" + (f": {reply.excerpt}" if reply.excerpt else "")
         if status >= 500 or status == 429:
             delay = parse_retry_after(reply.retry_after, datetime.now(UTC))
-            outcome = DeliveryOutcome(_pending(), response_status=status, error=error)
+            outcome = DeliveryOutcome(_pending(delay), response_status=status, error=error)
             await self._retry_later(delivery_id, outcome, delay)
         await self._record(
             delivery_id, DeliveryOutcome(DeliveryStatus.FAILED, response_status=status, error=error)
@@ -215,9 +251,13 @@ def event_message(
     )
 
 
-def _pending() -> DeliveryStatus:
-    """Pending while Temporal will try again; failed on the retry policy's last attempt."""
-    return DeliveryStatus.FAILED if is_last_attempt() else DeliveryStatus.PENDING
+def _described(error: ProviderError) -> str:
+    return f"HTTP {error.status}: {error.detail}" if error.status is not None else error.detail
+
+
+def _pending(retry_after: timedelta | None = None) -> DeliveryStatus:
+    """Pending while Temporal will try again; failed when this attempt is the last."""
+    return DeliveryStatus.FAILED if is_last_attempt(retry_after) else DeliveryStatus.PENDING
 
 
 async def _post(url: str, body: bytes, headers: dict[str, str]) -> Reply:

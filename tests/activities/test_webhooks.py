@@ -367,6 +367,11 @@ def test_a_teams_integration_gets_an_adaptive_card_and_others_the_event_itself()
 
 # -- chat integrations: the URL is a credential, read only to deliver -----------------------
 
+TEAMS_ANSWER = (
+    "Webhook message delivery failed with error: Microsoft Teams endpoint returned "
+    "HTTP error {status} with ContextId tcid=0,server=msgapi-1,cv=x.0.."
+)
+
 
 async def test_a_slack_integrations_encrypted_url_is_decrypted_to_deliver(
     activities: WebhookActivities,
@@ -403,3 +408,102 @@ async def test_a_chat_url_this_worker_cannot_read_fails_clearly_and_sends_nothin
     stored = await row(session_factory, delivery_id)
     assert (stored.status, stored.attempts) == (DeliveryStatus.FAILED, 0)
     assert stored.error is not None and stored.error.startswith("the webhook URL cannot be read")
+
+
+async def test_a_teams_delivery_is_an_adaptive_card_recorded_as_sent(
+    activities: WebhookActivities,
+    plan: Plan,
+    receiver: StandIn,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    delivery_id = await plan(provider="teams", payload=BREACH)
+    receiver.enqueue(PATH, Answer(202, headers={"x-ms-workflow-run-id": "run-1"}))
+
+    await deliver(activities, delivery_id)
+
+    [request] = receiver.requests_to(PATH)
+    content = request.json()["attachments"][0]["content"]
+    assert content["body"][0]["text"] == "#42 Printer on fire"
+    stored = await row(session_factory, delivery_id)
+    assert (stored.status, stored.attempts, stored.error) == (DeliveryStatus.SENT, 1, None)
+    assert stored.delivered_at is not None
+
+
+async def test_a_teams_200_that_reports_a_refusal_is_failed_for_good(
+    activities: WebhookActivities,
+    plan: Plan,
+    receiver: StandIn,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    delivery_id = await plan(provider="teams", payload=BREACH)
+    receiver.enqueue(PATH, Answer(200, body=TEAMS_ANSWER.format(status=400).encode()))
+
+    with pytest.raises(ApplicationError) as raised:
+        await deliver(activities, delivery_id)
+
+    assert raised.value.non_retryable
+    stored = await row(session_factory, delivery_id)
+    assert (stored.status, stored.response_status, stored.attempts) == (
+        DeliveryStatus.FAILED,
+        400,
+        1,
+    )
+    assert stored.error is not None and "returned HTTP error 400" in stored.error
+
+
+async def test_a_teams_200_that_reports_throttling_is_retried(
+    activities: WebhookActivities,
+    plan: Plan,
+    receiver: StandIn,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    delivery_id = await plan(provider="teams", payload=BREACH)
+    receiver.enqueue(PATH, Answer(200, body=TEAMS_ANSWER.format(status=429).encode()))
+
+    with pytest.raises(ApplicationError) as raised:
+        await deliver(activities, delivery_id)
+
+    assert not raised.value.non_retryable
+    stored = await row(session_factory, delivery_id)
+    assert (stored.status, stored.response_status) == (DeliveryStatus.PENDING, 429)
+
+    await deliver(activities, delivery_id, attempt=2)
+
+    assert (await row(session_factory, delivery_id)).status is DeliveryStatus.SENT
+    assert len(receiver.requests_to(PATH)) == 2
+
+
+async def test_a_teams_5xx_honours_retry_after(
+    activities: WebhookActivities, plan: Plan, receiver: StandIn
+) -> None:
+    delivery_id = await plan(provider="teams", payload=BREACH)
+    receiver.enqueue(PATH, Answer(503, body=b"busy", headers={"Retry-After": "30"}))
+
+    with pytest.raises(ApplicationError) as raised:
+        await deliver(activities, delivery_id)
+
+    assert not raised.value.non_retryable
+    assert raised.value.next_retry_delay == timedelta(seconds=30)
+
+
+async def test_a_retry_after_past_the_delivery_window_ends_the_row_failed(
+    activities: WebhookActivities,
+    plan: Plan,
+    receiver: StandIn,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    delivery_id = await plan()
+    receiver.enqueue(PATH, Answer(429, headers={"Retry-After": "3600"}))
+
+    with pytest.raises(ApplicationError):
+        await deliver(
+            activities,
+            delivery_id,
+            attempt=3,
+            retry_policy=RetryPolicy(maximum_attempts=200),
+            scheduled_time=datetime.now(UTC),
+            schedule_to_close_timeout=timedelta(minutes=30),
+        )
+
+    stored = await row(session_factory, delivery_id)
+    assert (stored.status, stored.response_status) == (DeliveryStatus.FAILED, 429)
