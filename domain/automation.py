@@ -153,7 +153,12 @@ def _comment(ops: TicketOps, action: AddComment) -> None:
         private=action.private,
         created_at=ops.now,
     )
+    first_time = record.id not in ops.state.comment_ids
+    # Not staff: a rule's comment answers nobody, so it stops no SLA clock.
     ops.comment(record, by_staff=False)
+    if first_time and not record.private:
+        # It is still the desk speaking to the requester, who hears of it as of any reply.
+        ops.notify_requester_of_reply(record)
 
 
 def _escalate(ops: TicketOps, action: Escalate) -> None:

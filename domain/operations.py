@@ -488,14 +488,15 @@ class TicketOps:
             return
         agent_reply = by_staff and comment.author_id != self.state.requester_id
         if agent_reply:
-            self._notify_requester_of_reply(comment)
+            self.notify_requester_of_reply(comment)
         self._notify_mentioned(comment, already_told=agent_reply)
         if agent_reply:
             self._agent_replied()
         elif comment.author_id == self.state.requester_id:
             self._requester_replied(comment.author_id)
 
-    def _notify_requester_of_reply(self, comment: CommentRecord) -> None:
+    def notify_requester_of_reply(self, comment: CommentRecord) -> None:
+        """The requester hears of a public reply from the desk, with its text."""
         self.notify(
             "replied",
             [Recipient(user_id=self.state.requester_id)],
