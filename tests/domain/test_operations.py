@@ -311,3 +311,27 @@ def test_a_move_names_the_new_department_for_its_manager() -> None:
     ops.move_to_department(DepartmentTerms(id=uuid4(), name="Networks"), AGENT)
     [note] = ops.effects.notifications
     assert (note.event, note.params) == ("department_changed", {"department": "Networks"})
+
+
+def test_acknowledging_an_unassigned_ticket_takes_it_and_starts_work() -> None:
+    state = new_ticket()
+    ops = TicketOps(state, at(1))
+    ops.acknowledge(AGENT)
+    assert (state.assignee_id, state.status) == (AGENT, TicketStatus.IN_PROGRESS)
+    assert [e.kind for e in ops.effects.history][-1] == "acknowledged"
+
+
+def test_acknowledging_someone_elses_ticket_leaves_it_theirs() -> None:
+    state = new_ticket()
+    TicketOps(state, at(1)).assign(MANAGER, actor_id=MANAGER)
+    ops = TicketOps(state, at(2))
+    ops.acknowledge(AGENT)
+    assert (state.assignee_id, state.status) == (MANAGER, TicketStatus.IN_PROGRESS)
+    assert ops.effects.history[-1].actor_id == AGENT
+
+
+def test_a_closed_ticket_cannot_be_acknowledged() -> None:
+    state = new_ticket()
+    TicketOps(state, at(1)).close(AGENT, for_inactivity=False)
+    with pytest.raises(Conflict):
+        TicketOps(state, at(2)).acknowledge(AGENT)
