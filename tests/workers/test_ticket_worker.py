@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import uuid4
 
 import pytest
+import pytest_asyncio
+from cryptography.fernet import Fernet
 from pydantic import SecretStr
-from sqlalchemy import select, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.datastructures import FormData
 from temporalio import activity
@@ -44,10 +46,12 @@ from domain.rules import Rule
 from domain.sla import EscalationStep, MetricTargets, PolicyTerms
 from domain.ticket import DepartmentTerms, TicketDraft
 from domain.views import TicketView
+from domain.webhook_signature import ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from persistence.db import create_engine
 from persistence.db import session_factory as session_factory_of
 from persistence.models import (
     AuditLog,
+    Integration,
     Notification,
     SlaHistory,
     Ticket,
@@ -57,6 +61,8 @@ from persistence.models import (
 from persistence.outbox import Links, Outbound
 from persistence.repositories import tickets as ticket_rows
 from persistence.repositories import users
+from persistence.secrets import SecretBox
+from persistence.webhooks import IntegrationFields, save_integration, store_url
 from tests.persistence.factories import Desk
 from tests.support.standin import Answer, StandIn
 from ticketflow.settings import Settings
@@ -67,6 +73,10 @@ from workflows.ticket import READ_MODEL_ACTIVITY, TicketWorkflow
 
 HISTORIES = Path(__file__).parents[1] / "workflows" / "histories"
 SENDGRID_PATH = "/v3/mail/send"
+HOOK_PATH = "/hooks/desk"
+HOOK_SECRET = "lifecycle-hook-secret"
+HOOKED_EVENTS = ("ticket.created", "sla.breached", "ticket.resolved", "ticket.closed")
+SECRETS_KEY = Fernet.generate_key().decode()
 FAST = PolicyTerms(
     name="Seconds",
     escalation=(
@@ -145,12 +155,40 @@ def sendgrid() -> Iterator[StandIn]:
 
 
 @pytest.fixture
+def receiver() -> Iterator[StandIn]:
+    """An outbound-webhook receiver that takes everything."""
+    with StandIn(default=Answer(204)) as standin:
+        yield standin
+
+
+@pytest.fixture
 def settings(task_queue: str, sendgrid: StandIn) -> Settings:
     return Settings(
         task_queue=task_queue,
         sendgrid_api_key=SecretStr("SG.worker-test"),
         sendgrid_base_url=sendgrid.url,
+        TICKETFLOW_SECRETS_KEY=SecretStr(SECRETS_KEY),
     )
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def subscribed(
+    session_factory: async_sessionmaker[AsyncSession], receiver: StandIn
+) -> AsyncIterator[str]:
+    """A signed webhook integration on the receiver, for the ticket events the lifecycle
+    raises; committed (the worker reads it), so removed after the test."""
+    fields = IntegrationFields(
+        provider=f"hook-{uuid4().hex[:10]}", events=list(HOOKED_EVENTS), settings={}
+    )
+    url = store_url(fields.provider, f"{receiver.url}{HOOK_PATH}", SECRETS_KEY)
+    secret = SecretBox(SECRETS_KEY).encrypt(HOOK_SECRET)
+    async with session_factory.begin() as session:
+        await save_integration(
+            session, fields, url=url, secret_encrypted=secret, replace_secret=True
+        )
+    yield fields.provider
+    async with session_factory.begin() as session:
+        await session.execute(delete(Integration).where(Integration.provider == fields.provider))
 
 
 async def test_whole_lifecycle_lands_in_the_read_model(
@@ -158,6 +196,8 @@ async def test_whole_lifecycle_lands_in_the_read_model(
     session_factory: async_sessionmaker[AsyncSession],
     settings: Settings,
     sendgrid: StandIn,
+    receiver: StandIn,
+    subscribed: str,
 ) -> None:
     desk = await open_desk(session_factory)
     draft = await draft_for(session_factory, desk, auto_close=timedelta(seconds=3))
@@ -295,6 +335,7 @@ async def test_whole_lifecycle_lands_in_the_read_model(
         async with session_factory() as session:
             # the private note's mention reached the manager, never the requester
             assert set(await session.scalars(mentioned)) == {desk.manager.id}
+        await _the_integration_heard_of_it_signed(receiver, draft)
 
         history = await handle.fetch_history()
     outcomes = await replay_histories_from_json([(history.workflow_id, history.to_json())])
@@ -337,6 +378,26 @@ async def _the_requester_gets_the_reply_by_email(
         )
     )
     assert answer.thread_numbers(settings.mail_domain) == [draft.number]
+
+
+async def _the_integration_heard_of_it_signed(receiver: StandIn, draft: TicketDraft) -> None:
+    """Each subscribed event reached the receiver once, as signed JSON about this ticket."""
+    wanted = {"ticket.created", "sla.breached", "ticket.resolved", "ticket.closed"}
+
+    async def all_arrived() -> bool:
+        return wanted <= {r.json()["event"] for r in receiver.requests_to(HOOK_PATH)}
+
+    await eventually(all_arrived)
+    deliveries = receiver.requests_to(HOOK_PATH)
+    for request in deliveries:
+        assert request.json()["ticket"]["number"] == draft.number
+        timestamp, signature = request.header(TIMESTAMP_HEADER), request.header(SIGNATURE_HEADER)
+        assert timestamp and signature
+        assert verify(HOOK_SECRET, timestamp, request.body, signature)
+    events = [r.json()["event"] for r in deliveries]
+    assert events.count("ticket.created") == 1 and events.count("ticket.resolved") == 2
+    ids = [r.header(ID_HEADER) for r in deliveries]
+    assert len(set(ids)) == len(ids)  # none delivered twice
 
 
 async def _exists(sessions: async_sessionmaker[AsyncSession], stmt: object) -> bool:
