@@ -28,6 +28,7 @@ from activities.channels.base import (
     ProviderUnavailable,
     Receipt,
 )
+from activities.liveness import heartbeating
 from persistence.models import Notification, NotificationChannel, NotificationStatus, Ticket
 from persistence.outbox import RECORDED_ONLY, Links
 
@@ -61,7 +62,8 @@ class DeliveryActivities:
         if planned is None or planned.status is not NotificationStatus.PENDING:
             return
         try:
-            receipt = await self._channels.send(planned.message)
+            async with heartbeating():
+                receipt = await self._channels.send(planned.message)
         except ProviderRejected as error:
             await self._record(notification_id, NotificationStatus.FAILED, error=str(error))
             raise ApplicationError(str(error), type=REJECTED, non_retryable=True) from error

@@ -34,6 +34,7 @@ from activities.channels.base import (
 )
 from activities.channels.slack import ticket_blocks
 from activities.channels.teams import TeamsChannel, teams_card
+from activities.liveness import heartbeating
 from domain.webhook_signature import (
     ID_HEADER,
     SIGNATURE_HEADER,
@@ -94,10 +95,11 @@ class WebhookActivities:
             )
             return
         url = await self._url(target)
-        if target.provider == TEAMS:
-            await self._send_to_teams(target, url)
-        else:
-            await self._post_to(target, url)
+        async with heartbeating():
+            if target.provider == TEAMS:
+                await self._send_to_teams(target, url)
+            else:
+                await self._post_to(target, url)
 
     async def _url(self, target: DeliveryTarget) -> str:
         """Where to send: the plain URL, or the credential URL decrypted for this attempt only."""

@@ -73,6 +73,9 @@ DELIVERY_RETRY = RetryPolicy(
     maximum_attempts=200,
 )
 DELIVERY_WINDOW = timedelta(days=1)
+# A send heartbeats while it waits on the provider: a worker that dies mid-send is noticed,
+# and the send retried, this long after, not after the whole minute a send may take.
+DELIVERY_HEARTBEAT = timedelta(seconds=15)
 
 
 def _rejected(error: TicketflowError) -> ApplicationError:
@@ -285,6 +288,7 @@ class TicketWorkflow:
                 dispatch.id,
                 start_to_close_timeout=timedelta(seconds=60),
                 schedule_to_close_timeout=DELIVERY_WINDOW,
+                heartbeat_timeout=DELIVERY_HEARTBEAT,
                 retry_policy=DELIVERY_RETRY,
                 summary=f"{dispatch.kind} {dispatch.id}",
             )

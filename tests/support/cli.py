@@ -10,6 +10,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.client import Client
+
 # Settings a developer's shell or `.env` might carry that would change what a test sees.
 _SETTINGS_VARIABLES = (
     "DATABASE_URL",
@@ -134,3 +139,22 @@ class RunningCli:
         line = raw.decode(errors="replace")
         self.stdout_lines.append(line)
         return line
+
+
+async def until_pollers(client: Client, queue: str, count: int = 1, *, pid: int = 0) -> None:
+    """Until `count` distinct workers poll `queue` for workflow tasks, one of them the
+    process `pid` if given (the server lists a dead worker's polls for a while)."""
+    request = DescribeTaskQueueRequest(
+        namespace=client.namespace,
+        task_queue=TaskQueue(name=queue),
+        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+    )
+    while True:
+        described = await client.workflow_service.describe_task_queue(request)
+        identities = {poller.identity for poller in described.pollers}
+        # A worker's default identity is `<pid>@<host>`.
+        if len(identities) >= count and (
+            not pid or any(i.startswith(f"{pid}@") for i in identities)
+        ):
+            return
+        await asyncio.sleep(0.2)

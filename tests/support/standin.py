@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from collections import defaultdict, deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ class Answer:
     payload: Any = None
     headers: Mapping[str, str] = field(default_factory=dict)
     body: bytes | None = None
+    delay: float = 0.0  # seconds to sit on the request before answering: a slow provider
 
     def encoded(self) -> tuple[bytes, dict[str, str]]:
         """The body bytes and headers to send, with Content-Type for a JSON payload."""
@@ -203,6 +205,14 @@ class _Handler(BaseHTTPRequestHandler):
             body=self._read_body(),
         )
         answer = self.server.standin._record(request)
+        if answer.delay:
+            time.sleep(answer.delay)  # this request's own thread
+        try:
+            self._answer(answer)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the caller gave up (or died) while we sat on it
+
+    def _answer(self, answer: Answer) -> None:
         body, headers = answer.encoded()
         self.send_response(answer.status)
         for name, value in headers.items():

@@ -13,13 +13,9 @@ from uuid import uuid4
 import httpx
 import psutil
 import pytest
-from temporalio.api.enums.v1 import TaskQueueType
-from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
-from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from tests.support.cli import RunningCli, clean_env, run_cli
+from tests.support.cli import RunningCli, clean_env, run_cli, until_pollers
 from ticketflow.devstack import free_port
 
 CLI_TIMEOUT_S = 60
@@ -132,24 +128,10 @@ async def _two_workers(
     worker = await RunningCli.start("worker", "--processes", "2", cwd=tmp_path, env=env)
     try:
         async with asyncio.timeout(CLI_TIMEOUT_S):
-            await _until_pollers(dev_env.client, queue, 2)
+            await until_pollers(dev_env.client, queue, 2)
         yield worker
     finally:
         await worker.kill()
-
-
-async def _until_pollers(client: Client, queue: str, count: int) -> None:
-    """Until `count` distinct workers poll `queue` for workflow tasks."""
-    request = DescribeTaskQueueRequest(
-        namespace=client.namespace,
-        task_queue=TaskQueue(name=queue),
-        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-    )
-    while True:
-        described = await client.workflow_service.describe_task_queue(request)
-        if len({poller.identity for poller in described.pollers}) >= count:
-            return
-        await asyncio.sleep(0.2)
 
 
 async def _until_healthy(http: httpx.AsyncClient, url: str) -> None:
