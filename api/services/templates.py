@@ -124,10 +124,12 @@ async def delete_template(session: AsyncSession, template_id: UUID, caller: User
 # -- rendering -------------------------------------------------------------------------------
 
 
-def ticket_links(settings: Settings, number: int) -> TicketLinks:
-    """Where the ticket, and its rating, live under the public URL."""
-    url = Links(settings.public_url).ticket(number)
-    return TicketLinks(url=url, survey_url=f"{url}/rate")
+def ticket_links(settings: Settings, ticket: TicketView) -> TicketLinks:
+    """Where the ticket, and its requester's survey page, live under the public URL."""
+    links = Links(settings.public_url, settings.jwt_secret)
+    return TicketLinks(
+        url=links.ticket(ticket.number), survey_url=links.survey(ticket.number, ticket.requester_id)
+    )
 
 
 async def _contact(session: AsyncSession, user_id: UUID | None) -> Contact | None:
@@ -142,7 +144,7 @@ async def _values(
     return placeholder_values(
         ticket,
         locale=locale,
-        links=ticket_links(settings, ticket.number),
+        links=ticket_links(settings, ticket),
         requester=await _contact(session, ticket.requester_id),
         agent=await _contact(session, ticket.assignee_id),
         department=department.name if department is not None else None,

@@ -7,6 +7,7 @@ their category) uniquely and looks only at its own in lists.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 from uuid import uuid4
 
 import httpx
@@ -296,3 +297,23 @@ async def test_seeding_the_default_templates_is_idempotent(
         categories = {(s.category, s.locale.value) for s in DEFAULT_TEMPLATES}
         assert len(categories) == len(DEFAULT_TEMPLATES) >= 8  # four kinds, each in es and en
         await session.rollback()
+
+
+@pytest.mark.usefixtures("worker")
+async def test_the_survey_link_a_template_renders_opens_the_requesters_survey(
+    api: httpx.AsyncClient, desk: Desk
+) -> None:
+    number = (await open_ticket(api, desk))["number"]
+    resolved = await api.post(f"/api/v1/tickets/{number}/resolve", headers=desk.agent.auth, json={})
+    assert resolved.status_code == 200, resolved.text
+    template = await create_template(
+        api, desk.agent, body="Subject: [#{{ ticket.number }}] Rate us\n\n{{ ticket.survey_url }}"
+    )
+    render = f"{TEMPLATES}/{template['id']}/render"
+
+    rendered = await api.post(render, headers=desk.agent.auth, json={"ticket": number})
+    link = rendered.json()["body"].strip()
+    page = await api.get(urlsplit(link).path)  # no login: the link itself is the pass
+    assert page.status_code == 200, page.text
+    assert page.headers["content-type"].startswith("text/html")
+    assert f"#{number}" in page.text
