@@ -169,6 +169,65 @@ async def test_assign_to_me_assigns_the_mapped_agent_and_updates_the_message(
     assert slack.requests_to("/api/users.info") == []  # the stored mapping was enough
 
 
+async def test_acknowledge_takes_the_ticket_and_starts_work(
+    api: httpx.AsyncClient,
+    desk: Desk,
+    slack: StandIn,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    user_id = slack_user()
+    await link_slack(session_factory, desk.agent, user_id)
+    number = (await open_ticket(api, desk))["number"]
+
+    response = await press(api, interaction(slack, user_id, "acknowledge", number))
+    assert response.status_code == 200, response.text
+
+    async def acknowledged() -> bool:
+        history = await api.get(f"{V1}/tickets/{number}/history", headers=desk.agent.auth)
+        return any(e["kind"] == "acknowledged" for e in history.json())
+
+    await eventually(acknowledged)
+    ticket = (await api.get(f"{V1}/tickets/{number}", headers=desk.agent.auth)).json()
+    assert (ticket["assignee_id"], ticket["status"]) == (str(desk.agent.id), "in_progress")
+    await slack.wait_for(1, RESPONSE_PATH)
+
+
+def slack_payload(**fields: Any) -> bytes:
+    return urlencode({"payload": json.dumps({"type": "block_actions", **fields})}).encode()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"payload=not-json", b"nothing=here", slack_payload(actions=[])],
+    ids=["not json", "no payload", "no user"],
+)
+async def test_a_malformed_but_signed_payload_is_refused_and_changes_nothing(
+    api: httpx.AsyncClient, slack: StandIn, body: bytes
+) -> None:
+    assert_problem(await press(api, body), 422)
+    assert slack.requests == []
+
+
+@pytest.mark.parametrize(
+    ("action", "value"), [("explode", "1"), ("resolve", "not-a-number")], ids=["other", "no ticket"]
+)
+async def test_a_button_that_is_not_a_ticket_button_is_acknowledged_and_changes_nothing(
+    api: httpx.AsyncClient, desk: Desk, slack: StandIn, action: str, value: str
+) -> None:
+    """Slack shows an error to whoever pressed unless it gets a 200, so buttons of other
+    features are acknowledged; only the ticket buttons do anything."""
+    number = (await open_ticket(api, desk))["number"]
+    button = {"action_id": action, "value": value if value != "1" else str(number)}
+    body = slack_payload(user={"id": slack_user()}, actions=[button])
+
+    response = await press(api, body)
+
+    assert response.status_code == 200, response.text
+    ticket = (await api.get(f"{V1}/tickets/{number}", headers=desk.agent.auth)).json()
+    assert (ticket["assignee_id"], ticket["status"]) == (None, "new")
+    assert slack.requests == []
+
+
 async def test_a_slack_user_is_found_by_their_profile_email(
     api: httpx.AsyncClient,
     desk: Desk,
