@@ -35,6 +35,7 @@ _integrations = table_of(Integration)
 _deliveries = table_of(WebhookDelivery)
 
 BY_PROVIDER = Keyset((Integration.provider,), descending=False)
+DELIVERIES_NEWEST_FIRST = Keyset((WebhookDelivery.created_at, WebhookDelivery.id))
 
 # What a receiver learns of a history entry: an allow-list, so a field added to entries
 # later is not sent out until someone decides it may be.
@@ -79,6 +80,19 @@ async def list_integrations(
 ) -> Page[Integration]:
     """Integrations by provider."""
     return await paginate(session, select(Integration), BY_PROVIDER, limit=limit, cursor=cursor)
+
+
+async def list_deliveries(
+    session: AsyncSession, provider: str, *, limit: int = DEFAULT_LIMIT, cursor: str | None = None
+) -> Page[WebhookDelivery] | None:
+    """The provider's deliveries, newest first; None if there is no such integration."""
+    integration_id = await session.scalar(
+        select(Integration.id).where(Integration.provider == provider)
+    )
+    if integration_id is None:
+        return None
+    statement = select(WebhookDelivery).where(WebhookDelivery.integration_id == integration_id)
+    return await paginate(session, statement, DELIVERIES_NEWEST_FIRST, limit=limit, cursor=cursor)
 
 
 async def save_integration(

@@ -9,7 +9,12 @@ from fastapi import APIRouter, Path, Query, Response, status
 from api.deps import AdminUser, SessionDep, SettingsDep
 from api.paths import API_PREFIX
 from api.schemas.common import DEFAULT_LIMIT, PROBLEM_RESPONSES, Limit, Page, Problem
-from api.schemas.integrations import PROVIDER_PATTERN, IntegrationOut, IntegrationWrite
+from api.schemas.integrations import (
+    PROVIDER_PATTERN,
+    IntegrationOut,
+    IntegrationWrite,
+    WebhookDeliveryOut,
+)
 from api.services import integrations as service
 from api.services import slack_install as slack_install_service
 from persistence import webhooks as webhooks_repo
@@ -57,6 +62,24 @@ async def list_integrations(
 )
 async def slack_install(admin: AdminUser, settings: SettingsDep) -> dict[str, str]:
     return {"authorize_url": slack_install_service.authorize_url(settings, admin.id)}
+
+
+@router.get(
+    "/{provider}/deliveries",
+    summary="The provider's deliveries, newest first, and how each went [Admin]",
+)
+async def list_deliveries(
+    provider: Provider,
+    _: AdminUser,
+    session: SessionDep,
+    limit: Annotated[Limit, Query()] = DEFAULT_LIMIT,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> Page[WebhookDeliveryOut]:
+    page = await service.integration_deliveries(session, provider, limit=limit, cursor=cursor)
+    return Page(
+        items=[WebhookDeliveryOut.model_validate(d) for d in page.items],
+        next_cursor=page.next_cursor,
+    )
 
 
 @router.post(

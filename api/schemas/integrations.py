@@ -7,11 +7,11 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from api.schemas.common import ApiModel
 from domain.integration_events import TicketEvent
-from persistence.models import Integration
+from persistence.models import DeliveryStatus, Integration
 
 PROVIDER_PATTERN = r"^[a-z0-9_-]{1,40}$"
 MAX_SETTINGS = 50
@@ -120,3 +120,20 @@ class IntegrationOut(BaseModel):
             created_at=row.created_at,
             updated_at=row.updated_at,
         )
+
+
+class WebhookDeliveryOut(BaseModel):
+    """One ticket event sent (or being sent) to an integration, and how it went."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID = Field(description="also the `X-Ticketflow-Webhook-Id` header the receiver got")
+    ticket_id: UUID | None
+    event: str
+    payload: dict[str, Any] = Field(description="the JSON body as sent")
+    status: DeliveryStatus
+    attempts: int
+    response_status: int | None = Field(description="the receiver's last HTTP status")
+    error: str | None
+    created_at: datetime
+    delivered_at: datetime | None

@@ -8,7 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.schemas.integrations import IntegrationWrite
 from domain.errors import NotFound
 from persistence import webhooks as webhooks_repo
-from persistence.models import Integration
+from persistence.models import Integration, WebhookDelivery
+from persistence.pagination import Page
 from persistence.secrets import SecretBox
 from persistence.webhooks import IntegrationFields, store_url
 
@@ -41,3 +42,12 @@ async def save_integration(
 async def delete_integration(session: AsyncSession, provider: str) -> None:
     if not await webhooks_repo.delete_integration(session, provider):
         raise NotFound(f"no integration for provider {provider!r}")
+
+
+async def integration_deliveries(
+    session: AsyncSession, provider: str, *, limit: int, cursor: str | None
+) -> Page[WebhookDelivery]:
+    page = await webhooks_repo.list_deliveries(session, provider, limit=limit, cursor=cursor)
+    if page is None:
+        raise NotFound(f"no integration for provider {provider!r}")
+    return page

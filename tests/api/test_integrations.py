@@ -3,6 +3,7 @@ never come out."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 from uuid import UUID, uuid4
@@ -17,7 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import Resources, create_app
 from domain.enums import Role
-from domain.webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from domain.webhook_signature import ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from persistence.models import AutomationRule, Integration
 from persistence.secrets import SecretBox
 from tests.api.conftest import JWT_SECRET, People, assert_problem
@@ -460,3 +461,53 @@ async def test_the_slack_integration_still_reaches_its_webhook(
         assert ticket.status_code == 201, ticket.text
         request = (await slack.wait_for(1, "/services/T0/B0/abcdefghijkl"))[0]
     assert f"#{ticket.json()['number']} Printer on fire" in request.json()["text"]
+
+
+@pytest.mark.usefixtures("worker")
+async def test_admins_see_each_delivery_and_how_it_went(
+    api: httpx.AsyncClient, people: People, provider: Callable[[], str]
+) -> None:
+    admin, agent = await people.make(Role.ADMIN), await people.make(Role.AGENT)
+    requester = await people.make(Role.USER)
+    department_id = await people.department(f"Hooks {uuid4().hex[:6]}")
+    slug = provider()
+    with StandIn(default=Answer(204)) as receiver:
+        hook = {"url": f"{receiver.url}/in", "events": ["ticket.created"], "secret": SECRET}
+        created = await api.post(f"{V1}/integrations/{slug}", headers=admin.auth, json=hook)
+        assert created.status_code == 201, created.text
+        numbers = []
+        for title in ("Desk lamp flickers", "Chair squeaks"):
+            opened = await api.post(
+                f"{V1}/tickets",
+                headers=requester.auth,
+                json={
+                    "title": title,
+                    "description": "Since Monday",
+                    "department_id": str(department_id),
+                },
+            )
+            assert opened.status_code == 201, opened.text
+            numbers.append(opened.json()["number"])
+        arrived = await receiver.wait_for(2, "/in")
+    url = f"{V1}/integrations/{slug}/deliveries"
+
+    async def recorded() -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = (await api.get(url, headers=admin.auth)).json()["items"]
+        return items if all(i["status"] == "sent" for i in items) and len(items) == 2 else []
+
+    items: list[dict[str, Any]] = []
+    for _ in range(100):
+        if items := await recorded():
+            break
+        await asyncio.sleep(0.1)
+    assert [i["payload"]["ticket"]["number"] for i in items] == numbers[::-1]  # newest first
+    assert {(i["event"], i["attempts"], i["response_status"]) for i in items} == {
+        ("ticket.created", 1, 204)
+    }
+    assert {i["id"] for i in items} == {r.header(ID_HEADER) for r in arrived}
+    first = (await api.get(url, headers=admin.auth, params={"limit": 1})).json()
+    assert len(first["items"]) == 1 and first["next_cursor"]
+    assert_problem(await api.get(url, headers=agent.auth), 403)
+    assert_problem(
+        await api.get(f"{V1}/integrations/{provider()}/deliveries", headers=admin.auth), 404
+    )
