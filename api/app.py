@@ -83,6 +83,7 @@ def create_app(settings: Settings, resources: Resources | None = None) -> FastAP
             return
         built = await build_resources(settings)
         app.state.resources = built
+        app.state.rate_limiter = RateLimiter(built.session_factory)
         try:
             async with _live_notifications(app, built):
                 yield
@@ -108,7 +109,7 @@ def create_app(settings: Settings, resources: Resources | None = None) -> FastAP
     app.state.settings = settings
     app.state.resources = resources
     app.state.live = None
-    app.state.rate_limiter = RateLimiter()
+    app.state.rate_limiter = RateLimiter(resources.session_factory) if resources else None
     app.state.metrics = Metrics()
     install_error_handlers(app)
     app.include_router(ops_router)

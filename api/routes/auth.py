@@ -68,7 +68,7 @@ async def register(
     settings: SettingsDep,
     limiter: RateLimiterDep,
 ) -> TokenPair:
-    limiter.check(ratelimit.REGISTER, "register", request, body.email)
+    await limiter.check(ratelimit.REGISTER, "register", request, body.email)
     pair = await service.register(session, settings, body)
     await session.commit()
     return pair
@@ -111,7 +111,7 @@ async def login(
     request: Request, session: SessionDep, settings: SettingsDep, limiter: RateLimiterDep
 ) -> TokenPair:
     body = await _login_body(request)
-    limiter.check(ratelimit.LOGIN, "login", request, body.email)
+    await limiter.check(ratelimit.LOGIN, "login", request, body.email)
     pair = await service.login(session, settings, body.email, body.password.get_secret_value())
     await session.commit()
     return pair
@@ -188,7 +188,7 @@ async def forgot_password(
     settings: SettingsDep,
     limiter: RateLimiterDep,
 ) -> Message:
-    limiter.check(ratelimit.FORGOT_PASSWORD, "forgot-password", request, body.email)
+    await limiter.check(ratelimit.FORGOT_PASSWORD, "forgot-password", request, body.email)
     await service.forgot_password(session, settings, body.email)
     await session.commit()
     return Message(detail="if this account exists, a reset link is on its way")

@@ -150,7 +150,7 @@ async def vote_on_article(
     session: SessionDep,
     limiter: RateLimiterDep,
 ) -> ArticleVotes:
-    limiter.check(KB_VOTE, "kb-vote", request, str(article_id))
+    await limiter.check(KB_VOTE, "kb-vote", request, str(article_id))
     row = await service.vote(session, article_id, helpful=body.helpful)
     await session.commit()
     return ArticleVotes.model_validate(row)

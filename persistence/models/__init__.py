@@ -1,7 +1,7 @@
 """The tables, as typed declarative models; `Base.metadata` is what migrations target."""
 
 from persistence.models.audit import AuditLog
-from persistence.models.auth import RefreshToken, UserToken
+from persistence.models.auth import RateLimitCounter, RefreshToken, UserToken
 from persistence.models.base import Base, TextEnum, table_of
 from persistence.models.calendars import Calendar
 from persistence.models.content import (
@@ -46,6 +46,7 @@ __all__ = [
     "Notification",
     "NotificationChannel",
     "NotificationStatus",
+    "RateLimitCounter",
     "RefreshToken",
     "ResponseTemplate",
     "RuleTrigger",

@@ -35,3 +35,16 @@ class UserToken(HasId, HasCreatedAt, Base):
     token_hash: Mapped[str] = mapped_column(unique=True)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+
+
+class RateLimitCounter(Base):
+    """Attempts of one kind by one client in the current window, shared by every API process.
+
+    The key is a hash: it names a client address and an e-mail, which need not be stored.
+    """
+
+    __tablename__ = "rate_limit_counters"
+
+    key: Mapped[str] = mapped_column(primary_key=True)
+    window_ends: Mapped[datetime] = mapped_column(index=True)
+    hits: Mapped[int]

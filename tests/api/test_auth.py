@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import AsyncIterator
 from uuid import UUID, uuid4
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+import pytest_asyncio
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from temporalio.testing import WorkflowEnvironment
 
+from api.app import Resources, create_app
 from persistence.models import User
 from tests.api.conftest import PASSWORD, People, assert_problem
+from ticketflow.settings import Settings
 
 AUTH = "/api/v1/auth"
 
@@ -226,6 +231,34 @@ async def test_login_is_rate_limited_per_client_and_email(
     other = await people.make()
     ok = await api.post(f"{AUTH}/login", json={"email": other.email, "password": PASSWORD})
     assert ok.status_code == 200
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def second_process(
+    settings: Settings,
+    engine: AsyncEngine,
+    session_factory: async_sessionmaker[AsyncSession],
+    dev_env: WorkflowEnvironment,
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Another API process on the same database, as `ticketflow api --processes 2` runs."""
+    app = create_app(settings, Resources(engine, session_factory, dev_env.client))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+async def test_api_processes_count_the_same_login_attempts(
+    api: httpx.AsyncClient, second_process: httpx.AsyncClient, people: People
+) -> None:
+    person = await people.make()
+    wrong = {"email": person.email, "password": "bad-bad-bad"}
+    answers = [
+        await (api if n % 2 else second_process).post(f"{AUTH}/login", json=wrong)
+        for n in range(11)
+    ]
+
+    assert [r.status_code for r in answers[:10]] == [401] * 10
+    assert_problem(answers[10], 429)  # 6 + 5 tries, not 10 on each
 
 
 async def test_users_choose_their_channels_and_devices(
