@@ -8,7 +8,8 @@ users and departments with unique names.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid4
@@ -113,16 +114,31 @@ def settings(database_url: str, task_queue: str) -> Settings:
     )
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def api(
-    settings: Settings,
+ApiWith = Callable[[Settings], AbstractAsyncContextManager[httpx.AsyncClient]]
+
+
+@pytest.fixture
+def api_with(
     engine: AsyncEngine,
     session_factory: async_sessionmaker[AsyncSession],
     dev_env: WorkflowEnvironment,
-) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, Resources(engine, session_factory, dev_env.client))
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+) -> ApiWith:
+    """Opens a client of an API app of its own on these settings, over the test's database
+    and Temporal: another API process, or a deployment configured otherwise."""
+
+    @asynccontextmanager
+    async def client_of(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+        app = create_app(settings, Resources(engine, session_factory, dev_env.client))
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client
+
+    return client_of
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def api(settings: Settings, api_with: ApiWith) -> AsyncIterator[httpx.AsyncClient]:
+    async with api_with(settings) as client:
         yield client
 
 

@@ -10,12 +10,10 @@ from uuid import UUID, uuid4
 import httpx
 import pytest
 import pytest_asyncio
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from temporalio.testing import WorkflowEnvironment
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.app import Resources, create_app
 from persistence.models import User
-from tests.api.conftest import PASSWORD, People, assert_problem
+from tests.api.conftest import PASSWORD, ApiWith, People, assert_problem
 from ticketflow.settings import Settings
 
 AUTH = "/api/v1/auth"
@@ -234,16 +232,9 @@ async def test_login_is_rate_limited_per_client_and_email(
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def second_process(
-    settings: Settings,
-    engine: AsyncEngine,
-    session_factory: async_sessionmaker[AsyncSession],
-    dev_env: WorkflowEnvironment,
-) -> AsyncIterator[httpx.AsyncClient]:
+async def second_process(settings: Settings, api_with: ApiWith) -> AsyncIterator[httpx.AsyncClient]:
     """Another API process on the same database, as `ticketflow api --processes 2` runs."""
-    app = create_app(settings, Resources(engine, session_factory, dev_env.client))
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    async with api_with(settings) as client:
         yield client
 
 

@@ -3,7 +3,6 @@ never come out."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 from uuid import UUID, uuid4
@@ -13,15 +12,14 @@ import pytest
 import pytest_asyncio
 from cryptography.fernet import Fernet
 from sqlalchemy import delete, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from temporalio.testing import WorkflowEnvironment
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.app import Resources, create_app
 from domain.enums import Role
 from domain.webhook_signature import ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from persistence.models import AutomationRule, Integration
 from persistence.secrets import SecretBox
-from tests.api.conftest import JWT_SECRET, People, assert_problem
+from tests.api.conftest import JWT_SECRET, ApiWith, People, assert_problem
+from tests.api.test_tickets import eventually
 from tests.support.standin import Answer, StandIn
 from ticketflow.settings import Settings
 
@@ -231,23 +229,9 @@ async def test_repeated_events_are_stored_once(
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def keyless_api(
-    database_url: str,
-    task_queue: str,
-    engine: AsyncEngine,
-    session_factory: async_sessionmaker[AsyncSession],
-    dev_env: WorkflowEnvironment,
-) -> AsyncIterator[httpx.AsyncClient]:
+async def keyless_api(settings: Settings, api_with: ApiWith) -> AsyncIterator[httpx.AsyncClient]:
     """The API of a deployment that has not set TICKETFLOW_SECRETS_KEY."""
-    settings = Settings(
-        database_url=database_url,
-        jwt_secret=JWT_SECRET,  # type: ignore[arg-type]
-        TICKETFLOW_TASK_QUEUE=task_queue,
-        TICKETFLOW_SECRETS_KEY=None,
-    )
-    app = create_app(settings, Resources(engine, session_factory, dev_env.client))
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    async with api_with(settings.model_copy(update={"secrets_key": None})) as client:
         yield client
 
 
@@ -488,18 +472,16 @@ async def test_admins_see_each_delivery_and_how_it_went(
             )
             assert opened.status_code == 201, opened.text
             numbers.append(opened.json()["number"])
-        arrived = await receiver.wait_for(2, "/in")
-    url = f"{V1}/integrations/{slug}/deliveries"
+        url = f"{V1}/integrations/{slug}/deliveries"
+        items: list[dict[str, Any]] = []
 
-    async def recorded() -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = (await api.get(url, headers=admin.auth)).json()["items"]
-        return items if all(i["status"] == "sent" for i in items) and len(items) == 2 else []
+        async def both_sent() -> bool:
+            nonlocal items
+            items = (await api.get(url, headers=admin.auth)).json()["items"]
+            return len(items) == 2 and all(i["status"] == "sent" for i in items)
 
-    items: list[dict[str, Any]] = []
-    for _ in range(100):
-        if items := await recorded():
-            break
-        await asyncio.sleep(0.1)
+        await eventually(both_sent, within=30)
+        arrived = receiver.requests_to("/in")
     assert [i["payload"]["ticket"]["number"] for i in items] == numbers[::-1]  # newest first
     assert {(i["event"], i["attempts"], i["response_status"]) for i in items} == {
         ("ticket.created", 1, 204)

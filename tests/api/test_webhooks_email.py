@@ -12,14 +12,12 @@ import httpx
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from temporalio.testing import WorkflowEnvironment
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.app import Resources, create_app
 from api.services.inbound.mail import own_text
 from persistence.models import Attachment, Ticket, User
 from persistence.repositories import users as users_repo
-from tests.api.conftest import Desk, People, assert_problem
+from tests.api.conftest import ApiWith, Desk, People, assert_problem
 from tests.api.test_tickets import eventually, open_ticket
 from ticketflow.settings import Settings
 
@@ -400,14 +398,11 @@ async def test_attachments_are_stored_and_linked_to_the_ticket_and_the_comment(
 
 async def test_without_a_secret_configured_the_webhook_is_unavailable(
     settings: Settings,
-    engine: AsyncEngine,
+    api_with: ApiWith,
     session_factory: async_sessionmaker[AsyncSession],
-    dev_env: WorkflowEnvironment,
 ) -> None:
     bare = settings.model_copy(update={"sendgrid_inbound_secret": None})
-    app = create_app(bare, Resources(engine, session_factory, dev_env.client))
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    async with api_with(bare) as client:
         sender = stranger()
         response = await deliver(client, email(sender, "Hello", "Anyone there?"))
     assert assert_problem(response, 503)["type"].endswith("not_configured")

@@ -15,16 +15,15 @@ import pytest_asyncio
 from pydantic import SecretStr
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from api.app import Resources, create_app
 from api.services.inbound import slack as slack_service
 from domain.enums import Role
 from persistence.models import User
 from persistence.repositories import users as users_repo
-from tests.api.conftest import Desk, People, Person, assert_problem
+from tests.api.conftest import ApiWith, Desk, People, Person, assert_problem
 from tests.api.test_tickets import eventually, open_ticket
 from tests.support.standin import Answer, StandIn
 from ticketflow.settings import Settings
@@ -357,15 +356,11 @@ async def test_a_press_on_a_ticket_that_does_not_exist_is_answered(
 
 async def test_without_a_signing_secret_the_webhook_is_unavailable(
     settings: Settings,
-    engine: AsyncEngine,
-    session_factory: async_sessionmaker[AsyncSession],
-    dev_env: WorkflowEnvironment,
+    api_with: ApiWith,
     slack: StandIn,
 ) -> None:
     bare = settings.model_copy(update={"slack_signing_secret": None})
-    app = create_app(bare, Resources(engine, session_factory, dev_env.client))
-    transport = httpx.ASGITransport(app=app)
     body = interaction(slack, slack_user(), "resolve", 1)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    async with api_with(bare) as client:
         response = await client.post(ACTIONS, content=body, headers=signed(body))
     assert_problem(response, 503)

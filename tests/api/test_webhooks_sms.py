@@ -10,14 +10,12 @@ import httpx
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from temporalio.testing import WorkflowEnvironment
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from twilio.request_validator import RequestValidator
 
-from api.app import Resources, create_app
 from persistence.models import User
 from persistence.repositories import users as users_repo
-from tests.api.conftest import Desk, Person, assert_problem
+from tests.api.conftest import ApiWith, Desk, Person, assert_problem
 from tests.api.test_tickets import eventually, open_ticket
 from ticketflow.settings import Settings
 
@@ -191,16 +189,13 @@ async def test_a_malformed_message_is_refused_and_nothing_is_made(
 
 async def test_without_an_auth_token_the_webhook_is_unavailable(
     settings: Settings,
-    engine: AsyncEngine,
+    api_with: ApiWith,
     session_factory: async_sessionmaker[AsyncSession],
-    dev_env: WorkflowEnvironment,
 ) -> None:
     bare = settings.model_copy(update={"twilio_auth_token": None})
-    app = create_app(bare, Resources(engine, session_factory, dev_env.client))
-    transport = httpx.ASGITransport(app=app)
     sender = new_number()
     params = message(sender, "Hello?")
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    async with api_with(bare) as client:
         response = await client.post(SMS, data=params, headers=signed(params))
     assert_problem(response, 503)
     assert await user_for(session_factory, sender) is None
