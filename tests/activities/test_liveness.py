@@ -17,7 +17,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 async def slow_send() -> str:
     async with heartbeating():
-        await asyncio.sleep(0.25)
+        await asyncio.sleep(0.5)
     return "sent"
 
 
@@ -33,7 +33,8 @@ async def test_a_slow_wait_heartbeats_several_times_per_timeout() -> None:
     env, beats = environment(timedelta(milliseconds=100))
 
     assert await env.run(slow_send) == "sent"
-    assert 5 <= len(beats) <= 20  # every 25 ms for 250 ms, give or take a loaded machine
+    # Every 25 ms for 500 ms: 20, or fewer on a loaded machine, never more.
+    assert 3 <= len(beats) <= 21
 
 
 async def test_without_a_heartbeat_timeout_nothing_beats() -> None:
