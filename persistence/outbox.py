@@ -36,6 +36,16 @@ _notifications = table_of(Notification)
 
 RECORDED_ONLY = "recorded only: the channel has no credentials"
 
+_planned = insert(_notifications)
+# A row already planned comes back only while pending (the no-op update makes RETURNING see
+# it); one sent or failed for good is never handed on again. Built once, as every statement
+# a write runs: one built per write has its cache key worked out anew each time.
+_PLAN_NOTIFICATION = _planned.on_conflict_do_update(
+    index_elements=[_notifications.c.idempotency_key],
+    set_={"idempotency_key": _planned.excluded.idempotency_key},
+    where=_notifications.c.status == NotificationStatus.PENDING,
+).returning(_notifications.c.id, _notifications.c.status)
+
 # The Slack channel is a team's, with no locale of its own: it reads the users' default.
 CHANNEL_LOCALE = Locale.EN
 # Enough of a new ticket's description for the team to see what it is about.
@@ -146,15 +156,7 @@ async def _plan_notifications(
     rows = list(by_key.values())  # one row per key: an upsert may touch a row only once
     if not rows:
         return []
-    planned = insert(_notifications)
-    # A row already planned comes back only while pending (the no-op update makes RETURNING
-    # see it); one sent or failed for good is never handed on again.
-    statement = planned.on_conflict_do_update(
-        index_elements=[_notifications.c.idempotency_key],
-        set_={"idempotency_key": planned.excluded.idempotency_key},
-        where=_notifications.c.status == NotificationStatus.PENDING,
-    ).returning(_notifications.c.id, _notifications.c.status)
-    planned_rows = (await session.execute(statement, rows)).all()
+    planned_rows = (await session.execute(_PLAN_NOTIFICATION, rows)).all()
     return [row.id for row in planned_rows if row.status == NotificationStatus.PENDING]
 
 

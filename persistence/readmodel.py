@@ -7,6 +7,7 @@ batch can only skip rows, never duplicate them or roll a ticket back.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -63,6 +64,14 @@ class NewNotification(BaseModel):
     body: str
     urgent: bool
     created_at: datetime
+
+
+_INSERT_IN_APP = (
+    insert(_notifications)
+    .values(sent_at=func.now())
+    .on_conflict_do_nothing(index_elements=[_notifications.c.idempotency_key])
+    .returning(*(_notifications.c[name] for name in NewNotification.model_fields))
+)
 
 
 async def apply_batch(
@@ -196,11 +205,17 @@ async def _insert_history(
     await _insert_new(session, _audit_logs, audit_rows)
 
 
+@functools.cache
+def _insert_new_statement(table: Table) -> Any:
+    # Built once per table: a statement built per write has its cache key worked out anew
+    # on every execution, a visible share of a busy worker's time.
+    return insert(table).on_conflict_do_nothing(index_elements=[table.c.id])
+
+
 async def _insert_new(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
     """Insert the rows whose id is not there yet, in one executemany round trip."""
     if rows:
-        statement = insert(table).on_conflict_do_nothing(index_elements=[table.c.id])
-        await session.execute(statement, rows)
+        await session.execute(_insert_new_statement(table), rows)
 
 
 def _sla_row(ticket_id: UUID, entry: HistoryEntry, sla: SlaEventData) -> dict[str, Any]:
@@ -268,13 +283,7 @@ async def _insert_notifications(
     ]
     if not rows:
         return []
-    statement = (
-        insert(_notifications)
-        .values(sent_at=func.now())
-        .on_conflict_do_nothing(index_elements=[_notifications.c.idempotency_key])
-        .returning(*(_notifications.c[name] for name in NewNotification.model_fields))
-    )
-    result = await session.execute(statement, rows)
+    result = await session.execute(_INSERT_IN_APP, rows)
     return [NewNotification.model_validate(row, from_attributes=True) for row in result]
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, SecretStr
-from sqlalchemy import Boolean, delete, literal_column, select, update
+from sqlalchemy import Boolean, bindparam, delete, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -158,6 +158,25 @@ async def delete_integration(session: AsyncSession, provider: str) -> bool:
 # -- planning --------------------------------------------------------------------------------
 
 
+# Built once: planning runs on every ticket write that raises an event.
+_SUBSCRIBED = (
+    select(_integrations.c.id, _integrations.c.events)
+    .where(
+        _integrations.c.enabled,
+        _integrations.c.events.overlap(bindparam("wanted", type_=_integrations.c.events.type)),
+    )
+    .order_by(_integrations.c.provider)
+)
+_planned_delivery = insert(_deliveries)
+# A row already there comes back only while pending (the no-op update makes RETURNING see it);
+# a delivered or failed one stays out.
+_PLAN_DELIVERY = _planned_delivery.on_conflict_do_update(
+    index_elements=[_deliveries.c.id],
+    set_={"id": _planned_delivery.excluded.id},
+    where=_deliveries.c.status == DeliveryStatus.PENDING,
+).returning(_deliveries.c.id)
+
+
 async def plan_webhook_deliveries(
     session: AsyncSession, ticket: TicketView, history: Sequence[HistoryEntry]
 ) -> list[UUID]:
@@ -171,25 +190,11 @@ async def plan_webhook_deliveries(
     if not raised:
         return []
     wanted = sorted({event for _, events in raised for event in events})
-    subscribed = (
-        await session.execute(
-            select(_integrations.c.id, _integrations.c.events)
-            .where(_integrations.c.enabled, _integrations.c.events.overlap(wanted))
-            .order_by(_integrations.c.provider)
-        )
-    ).all()
+    subscribed = (await session.execute(_SUBSCRIBED, {"wanted": wanted})).all()
     if not subscribed:
         return []
     rows = _delivery_rows(ticket, raised, [(row.id, set(row.events)) for row in subscribed])
-    planned = insert(_deliveries)
-    # A row already there comes back only while pending (the no-op update makes RETURNING
-    # see it); a delivered or failed one stays out.
-    statement = planned.on_conflict_do_update(
-        index_elements=[_deliveries.c.id],
-        set_={"id": planned.excluded.id},
-        where=_deliveries.c.status == DeliveryStatus.PENDING,
-    ).returning(_deliveries.c.id)
-    pending = set((await session.execute(statement, rows)).scalars())
+    pending = set((await session.execute(_PLAN_DELIVERY, rows)).scalars())
     return [row["id"] for row in rows if row["id"] in pending]
 
 
