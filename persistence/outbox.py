@@ -174,21 +174,18 @@ def _addresses(user: User, channel: str) -> list[str]:
 
 def _notice(intent: NotificationIntent, user: User, batch: ReadModelBatch, links: Links) -> Notice:
     ticket = batch.ticket
-    url = links.ticket(ticket.number)
-    return compose(
-        intent.event,
-        Locale(user.locale),
-        {
-            "number": str(ticket.number),
-            "title": " ".join(ticket.title.split()),
-            "name": user.name,
-            "url": url,
-            "survey_url": links.survey(ticket.number, ticket.requester_id),
-            "subject": intent.subject,
-            "body": intent.body,
-            **intent.params,
-        },
-    )
+    values = {
+        "number": str(ticket.number),
+        "title": " ".join(ticket.title.split()),
+        "name": user.name,
+        "url": links.ticket(ticket.number),
+        "subject": intent.subject,
+        "body": intent.body,
+        **intent.params,
+    }
+    if family(intent.event) == "resolved":  # the only text that asks for a rating
+        values["survey_url"] = links.survey(ticket.number, ticket.requester_id)
+    return compose(intent.event, Locale(user.locale), values)
 
 
 def _rows_for(
