@@ -59,6 +59,7 @@ class Notice:
 # adds ({minutes_left}, {into}, {department}), and from the event's second part {metric}
 # (`sla_warning.first_response`) or {level} (`escalated.2`). Every event the domain sends has
 # its texts here; for any other, the subject and body the workflow wrote stand in.
+TEAM_CREATED: Final = "team_created"
 _TEXTS: Final[Mapping[str, Mapping[Locale, Notice]]] = {
     "created": {
         Locale.EN: Notice(
@@ -212,6 +213,11 @@ _TEXTS: Final[Mapping[str, Mapping[Locale, Notice]]] = {
             "Hola, {name}:\n\n{subject}\n\nTicket #{number} «{title}»\n\n{url}",
         ),
     },
+    # What a team's channel reads of a new ticket ({excerpt}: the start of its description).
+    TEAM_CREATED: {
+        Locale.EN: Notice("[#{number}] New ticket: {title}", "{excerpt}\n\n{url}"),
+        Locale.ES: Notice("[#{number}] Nuevo ticket: {title}", "{excerpt}\n\n{url}"),
+    },
 }
 _FALLBACK: Final[Mapping[Locale, Notice]] = {
     Locale.EN: Notice("[#{number}] {subject}", "{body}\n\n{url}"),
@@ -250,6 +256,7 @@ def compose(event: str, locale: Locale, values: Mapping[str, str]) -> Notice:
 __all__ = [
     "DEFAULT_CHANNELS",
     "EXTERNAL_CHANNELS",
+    "TEAM_CREATED",
     "Notice",
     "compose",
     "external_channels",

@@ -24,7 +24,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.enums import Locale, SlaEventKind
 from domain.messages import Dispatch, ReadModelBatch
-from domain.notices import EMAIL, PUSH, SLACK, SMS, Notice, compose, external_channels, family
+from domain.notices import (
+    EMAIL,
+    PUSH,
+    SLACK,
+    SMS,
+    TEAM_CREATED,
+    Notice,
+    compose,
+    external_channels,
+    family,
+)
 from domain.ticket import NotificationIntent
 from persistence.models import Notification, NotificationChannel, NotificationStatus, User, table_of
 from persistence.readmodel import Recipients, Wording, wanted_users
@@ -46,8 +56,6 @@ _PLAN_NOTIFICATION = _planned.on_conflict_do_update(
     where=_notifications.c.status == NotificationStatus.PENDING,
 ).returning(_notifications.c.id, _notifications.c.status)
 
-# The Slack channel is a team's, with no locale of its own: it reads the users' default.
-CHANNEL_LOCALE = Locale.EN
 # Enough of a new ticket's description for the team to see what it is about.
 _CHANNEL_EXCERPT_CHARS = 300
 
@@ -86,6 +94,7 @@ class Outbound:
     links: Links
     sending: frozenset[str]
     slack_channel: str | None = None
+    slack_channel_locale: Locale = Locale.EN
 
 
 People = dict[UUID, User]
@@ -226,7 +235,7 @@ def _channel_rows(batch: ReadModelBatch, outbound: Outbound) -> Iterator[dict[st
         return
     now = datetime.now(UTC)
     for topic, intent in _channel_intents(batch).items():
-        notice = _channel_notice(topic, batch, outbound.links)
+        notice = _channel_notice(topic, batch, outbound)
         yield {
             "user_id": None,
             "ticket_id": batch.ticket.id,
@@ -272,19 +281,22 @@ def _channel_topic(event: str, breached: set[str]) -> str | None:
     return None
 
 
-def _channel_notice(topic: str, batch: ReadModelBatch, links: Links) -> Notice:
+def _channel_notice(topic: str, batch: ReadModelBatch, outbound: Outbound) -> Notice:
     # The per-user texts speak to their reader ("your request", "escalated to you"); the
     # channel reads the breach notice, or a new ticket's title and description.
     ticket = batch.ticket
-    url = links.ticket(ticket.number)
-    title = " ".join(ticket.title.split())
-    if topic == "created":
-        about = " ".join(ticket.description.split())
-        if len(about) > _CHANNEL_EXCERPT_CHARS:
-            about = about[: _CHANNEL_EXCERPT_CHARS - 1].rstrip() + "…"
-        return Notice(f"[#{ticket.number}] New ticket: {title}", f"{about}\n\n{url}".lstrip())
-    values = {"number": str(ticket.number), "title": title, "url": url}
-    return compose(topic, CHANNEL_LOCALE, values)
+    about = " ".join(ticket.description.split())
+    if len(about) > _CHANNEL_EXCERPT_CHARS:
+        about = about[: _CHANNEL_EXCERPT_CHARS - 1].rstrip() + "…"
+    values = {
+        "number": str(ticket.number),
+        "title": " ".join(ticket.title.split()),
+        "url": outbound.links.ticket(ticket.number),
+        "excerpt": about,
+    }
+    event = TEAM_CREATED if topic == "created" else topic
+    notice = compose(event, outbound.slack_channel_locale, values)
+    return Notice(notice.subject, notice.body.lstrip())  # no description: the link alone
 
 
 __all__ = [

@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.enums import Locale
+
 DEV_JWT_SECRET = "ticketflow-dev-secret-change-me-0123456789"
 DEFAULT_TASK_QUEUE = "ticketflow"
 
@@ -51,6 +53,8 @@ class Settings(BaseSettings):
     slack_api_url: str | None = None
     # The team's channel id (C…): new tickets and SLA breaches are posted there too.
     slack_channel: str | None = None
+    # The language the team's channel reads (`es` or `en`).
+    slack_channel_locale: Locale = Locale.EN
 
     @property
     def uses_default_jwt_secret(self) -> bool:

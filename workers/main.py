@@ -63,7 +63,8 @@ def build_worker(
     _log_recording_only(channels)
     sending = frozenset(c for c in EXTERNAL_CHANNELS if channels.configured(c))
     slack_channel = settings.slack_channel or None  # an empty variable means unset
-    read_model = ReadModelActivities(sessions, Outbound(links, sending, slack_channel))
+    outbound = Outbound(links, sending, slack_channel, settings.slack_channel_locale)
+    read_model = ReadModelActivities(sessions, outbound)
     routing = RoutingActivities(sessions)
     delivery = DeliveryActivities(sessions, channels, links)
     webhooks = WebhookActivities(sessions, settings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from uuid import UUID
 
@@ -220,6 +221,20 @@ async def test_a_new_ticket_goes_once_to_the_slack_channel_besides_its_requester
     # The requester still gets their own e-mail, in their own words.
     (email,) = [r for r in await rows_of(db_session, desk.requester) if r.channel == "email"]
     assert "We received your request" in email.subject
+
+
+async def test_the_slack_channel_reads_its_own_language(db_session: AsyncSession) -> None:
+    desk = await Desk.create(db_session)
+    view = await desk.ticket(db_session)
+    created = batch(view, notifications=[intent("created", Recipient(user_id=desk.requester.id))])
+    await apply_batch(db_session, created)
+    in_spanish = dataclasses.replace(TO_THE_TEAM, slack_channel_locale=Locale.ES)
+
+    await plan_outbound(db_session, created, in_spanish)
+
+    (posted,) = await channel_rows(db_session, view.id)
+    assert posted.subject == f"[#{view.number}] Nuevo ticket: {view.title}"
+    assert posted.body.startswith(" ".join(view.description.split())[:20])
 
 
 async def test_a_breach_goes_once_to_the_slack_channel_even_when_escalated_in_steps(
