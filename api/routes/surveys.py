@@ -85,7 +85,7 @@ async def answer_survey(
 ) -> HTMLResponse:
     try:
         survey = await service.open_survey(session, temporal, settings, token)
-        score_given = await service.answer(session, temporal, survey, score, comment)
+        score_given = await service.answer(temporal, survey, score, comment)
     except SurveyProblem as problem:
         return _problem_page(problem, accept_language)
     return _page(pages.thanks_page(survey.locale, survey.shown, score_given))

@@ -109,20 +109,11 @@ def _read_answer(survey: Survey, score: str, comment: str) -> RateRequest:
         raise SurveyProblem(422, reason, survey.locale, survey.shown) from error
 
 
-async def answer(
-    session: AsyncSession, client: Client, survey: Survey, score: str, comment: str
-) -> int:
+async def answer(client: Client, survey: Survey, score: str, comment: str) -> int:
     """Record the form's answer as the requester's rating; the score recorded."""
     body = _read_answer(survey, score, comment)
     try:
-        await ratings.rate_ticket(
-            session,
-            client,
-            survey.requester,
-            str(survey.ticket.number),
-            body.score,
-            body.feedback,
-        )
+        await ratings.rate_found(client, survey.requester, survey.ticket, body.score, body.feedback)
     except WorkflowUpdateFailedError as failure:
         raise _problem(survey, error_from_update(failure)) from failure
     except RPCError as failure:
@@ -133,6 +124,11 @@ async def answer(
 
 
 def _problem(survey: Survey, error: TicketflowError) -> SurveyProblem:
-    reasons: dict[int, Reason] = {409: "not_rateable", 422: "bad_score", 403: "invalid"}
-    reason = reasons.get(error.status, "invalid" if error.status == 404 else "unavailable")
+    reasons: dict[int, Reason] = {
+        409: "not_rateable",
+        422: "bad_score",
+        403: "invalid",
+        404: "invalid",
+    }
+    reason = reasons.get(error.status, "unavailable")
     return SurveyProblem(error.status, reason, survey.locale, survey.shown)
