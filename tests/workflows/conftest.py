@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -92,6 +93,17 @@ class RecordedReadModel:
 
     def entries(self, kind: str) -> list[HistoryEntry]:
         return [e for b in self.batches for e in b.history if e.kind == kind]
+
+    async def written(self, kind: str, within: float = 10.0) -> list[HistoryEntry]:
+        """The entries of a kind once at least one has been written.
+
+        A query can be answered before the write its workflow task scheduled has run.
+        """
+        for _ in range(int(within / 0.05)):
+            if found := self.entries(kind):
+                return found
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"no {kind!r} entry written within {within} s")
 
 
 @pytest.fixture

@@ -181,5 +181,5 @@ async def test_a_move_to_a_deleted_department_is_skipped_with_the_reason(
     handle = await start_with(tickets, draft, [gone])
     view = await handle.query(TicketWorkflow.ticket)
     assert view.department_id == draft.department.id
-    skipped = read_model.entries("automation.skipped")
+    skipped = await read_model.written("automation.skipped")
     assert len(skipped) == 1 and "no longer exists" in skipped[0].summary
