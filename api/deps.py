@@ -16,6 +16,7 @@ from api.middleware import Metrics
 from api.paths import API_PREFIX
 from api.ratelimit import RateLimiter
 from api.security import InvalidTokenError, TokenType, decode_token
+from api.services.broadcast import Broadcaster
 from domain.enums import Role, UserStatus
 from persistence.models import User
 from persistence.repositories import users as users_repo
@@ -45,6 +46,10 @@ async def get_temporal(request: Request) -> Client:
     return resources_of(request).temporal
 
 
+async def get_broadcaster(request: Request) -> Broadcaster:
+    return Broadcaster(resources_of(request).temporal, request.app.state.settings.task_queue)
+
+
 async def get_rate_limiter(request: Request) -> RateLimiter:
     limiter: RateLimiter = request.app.state.rate_limiter
     return limiter
@@ -58,6 +63,7 @@ async def get_metrics(request: Request) -> Metrics:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
+BroadcasterDep = Annotated[Broadcaster, Depends(get_broadcaster)]
 RateLimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 TokenDep = Annotated[str | None, Depends(oauth2_scheme)]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import MAXYEAR, UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from itertools import pairwise
 from typing import Annotated, Any
@@ -198,6 +198,15 @@ def _without_overlaps(
 
 WeeklyHours = Annotated[dict[Weekday, list[WorkInterval]], AfterValidator(normalize_hours)]
 """Working intervals per weekday: days in week order, intervals by start, none overlapping."""
+
+
+# A ticket takes the holidays of the year it opens and of the next two.
+YEARS_AHEAD = 3
+
+
+def ticket_years(opened_at: datetime) -> range:
+    """The years whose holidays a ticket opened at `opened_at` runs on."""
+    return range(opened_at.year, min(opened_at.year + YEARS_AHEAD, MAXYEAR + 1))
 
 
 class CalendarTerms(BaseModel):

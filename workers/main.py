@@ -1,4 +1,4 @@
-"""Builds the ticketflow worker: the ticket workflow and the activities it calls."""
+"""Builds the ticketflow worker: the workflows and the activities they call."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.broadcast import BroadcastActivities
 from activities.channels import CREDENTIALS, Channels, email_channel
 from activities.delivery import DeliveryActivities
 from activities.readmodel import ReadModelActivities
@@ -19,6 +20,7 @@ from domain.notices import EXTERNAL_CHANNELS
 from persistence.outbox import Links, Outbound
 from ticketflow.settings import Settings
 from workers.runner import ContextFreeRunner
+from workflows.broadcast import BroadcastWorkflow
 from workflows.report import ReportWorkflow
 from workflows.ticket import TicketWorkflow
 
@@ -69,10 +71,11 @@ def build_worker(
     delivery = DeliveryActivities(sessions, channels, links)
     webhooks = WebhookActivities(sessions, settings)
     reports = ReportActivities(sessions, email_channel(settings))
+    broadcasts = BroadcastActivities(sessions)
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
-        workflows=[TicketWorkflow, ReportWorkflow],
+        workflows=[TicketWorkflow, ReportWorkflow, BroadcastWorkflow],
         activities=[
             read_model.apply,
             routing.pick,
@@ -80,6 +83,7 @@ def build_worker(
             delivery.deliver,
             webhooks.deliver,
             reports.send,
+            broadcasts.broadcast,
         ],
         max_cached_workflows=MAX_CACHED_WORKFLOWS,
         max_concurrent_workflow_tasks=MAX_CONCURRENT_WORKFLOW_TASKS,

@@ -1,4 +1,4 @@
-"""Replays recorded ticket histories against the current workflow code.
+"""Replays recorded histories (tickets, broadcasts) against the current workflow code.
 
 Ops run this before shipping: a history that no longer replays means the new code would
 break tickets already running. Histories come from files exported with
@@ -15,6 +15,7 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer, WorkflowReplayResult
 
+from workflows.broadcast import BroadcastWorkflow
 from workflows.ticket import TicketWorkflow
 
 
@@ -29,7 +30,9 @@ class ReplayOutcome:
 
 
 def replayer() -> Replayer:
-    return Replayer(workflows=[TicketWorkflow], data_converter=pydantic_data_converter)
+    return Replayer(
+        workflows=[TicketWorkflow, BroadcastWorkflow], data_converter=pydantic_data_converter
+    )
 
 
 def load_history(path: Path) -> WorkflowHistory:

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response, status
 
-from api.deps import AdminUser, SessionDep, TemporalDep
+from api.deps import AdminUser, BroadcasterDep, SessionDep
 from api.paths import API_PREFIX
 from api.schemas.automation import (
     AutomationTest,
@@ -19,6 +19,7 @@ from api.schemas.automation import (
 )
 from api.schemas.common import DEFAULT_LIMIT, PROBLEM_RESPONSES, Limit, Page
 from api.services import automation as service
+from domain.broadcasts import Broadcast
 from domain.errors import NotFound
 from domain.rules import Trigger
 from persistence.models import RuleTrigger
@@ -44,11 +45,11 @@ async def list_rules(
 
 @router.post("/rules", status_code=status.HTTP_201_CREATED, summary="Create a rule [Admin]")
 async def create_rule(
-    admin: AdminUser, session: SessionDep, temporal: TemporalDep, body: RuleCreate
+    admin: AdminUser, session: SessionDep, broadcaster: BroadcasterDep, body: RuleCreate
 ) -> RuleOut:
     row = await service.create_rule(session, body, admin.id)
     await session.commit()
-    await service.broadcast_rules(session, temporal)
+    await broadcaster.announce(Broadcast.RULES)
     return RuleOut.model_validate(row)
 
 
@@ -62,11 +63,11 @@ async def get_rule(rule_id: UUID, _: AdminUser, session: SessionDep) -> RuleOut:
 
 @router.put("/rules/{rule_id}", summary="Change a rule; absent fields stay as they are [Admin]")
 async def update_rule(
-    rule_id: UUID, _: AdminUser, session: SessionDep, temporal: TemporalDep, body: RuleUpdate
+    rule_id: UUID, _: AdminUser, session: SessionDep, broadcaster: BroadcasterDep, body: RuleUpdate
 ) -> RuleOut:
     row = await service.update_rule(session, rule_id, body)
     await session.commit()
-    await service.broadcast_rules(session, temporal)
+    await broadcaster.announce(Broadcast.RULES)
     return RuleOut.model_validate(row)
 
 
@@ -74,22 +75,22 @@ async def update_rule(
     "/rules/{rule_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a rule [Admin]"
 )
 async def delete_rule(
-    rule_id: UUID, _: AdminUser, session: SessionDep, temporal: TemporalDep
+    rule_id: UUID, _: AdminUser, session: SessionDep, broadcaster: BroadcasterDep
 ) -> Response:
     if not await rules_repo.delete_rule(session, rule_id):
         raise NotFound("no such automation rule")
     await session.commit()
-    await service.broadcast_rules(session, temporal)
+    await broadcaster.announce(Broadcast.RULES)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.patch("/rules/{rule_id}/toggle", summary="Enable a disabled rule, or disable it [Admin]")
 async def toggle_rule(
-    rule_id: UUID, _: AdminUser, session: SessionDep, temporal: TemporalDep
+    rule_id: UUID, _: AdminUser, session: SessionDep, broadcaster: BroadcasterDep
 ) -> RuleOut:
     row = await service.toggle_rule(session, rule_id)
     await session.commit()
-    await service.broadcast_rules(session, temporal)
+    await broadcaster.announce(Broadcast.RULES)
     return RuleOut.model_validate(row)
 
 

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from api.deps import AdminUser, AgentUser, CurrentUser, SessionDep, TemporalDep
+from api.deps import AdminUser, AgentUser, BroadcasterDep, CurrentUser, SessionDep, TemporalDep
 from api.paths import API_PREFIX
 from api.schemas.common import DEFAULT_LIMIT, PROBLEM_RESPONSES, Limit, Page
 from api.schemas.sla import (
@@ -24,6 +24,7 @@ from api.services import access
 from api.services import sla as service
 from api.services import sla_policies as policies_service
 from api.services import tickets as tickets_service
+from domain.broadcasts import Broadcast
 from domain.enums import Metric
 from domain.errors import InvalidInput, NotFound
 from persistence.repositories import sla_policies as policies_repo
@@ -38,11 +39,11 @@ router = APIRouter(prefix=f"{API_PREFIX}/sla", tags=["sla"], responses=PROBLEM_R
     "/policies", status_code=status.HTTP_201_CREATED, summary="Create an SLA policy [Admin]"
 )
 async def create_policy(
-    _: AdminUser, session: SessionDep, temporal: TemporalDep, body: SlaPolicyCreate
+    _: AdminUser, session: SessionDep, broadcaster: BroadcasterDep, body: SlaPolicyCreate
 ) -> SlaPolicyOut:
     row = await policies_service.create_policy(session, body)
     await session.commit()
-    await policies_service.broadcast_policies(session, temporal)
+    await broadcaster.announce(Broadcast.POLICIES)
     return SlaPolicyOut.model_validate(row)
 
 
@@ -71,11 +72,15 @@ async def get_policy(policy_id: UUID, _: AdminUser, session: SessionDep) -> SlaP
     summary="Change an SLA policy; open tickets re-target at once [Admin]",
 )
 async def update_policy(
-    policy_id: UUID, _: AdminUser, session: SessionDep, temporal: TemporalDep, body: SlaPolicyUpdate
+    policy_id: UUID,
+    _: AdminUser,
+    session: SessionDep,
+    broadcaster: BroadcasterDep,
+    body: SlaPolicyUpdate,
 ) -> SlaPolicyOut:
     row = await policies_service.update_policy(session, policy_id, body)
     await session.commit()
-    await policies_service.broadcast_policies(session, temporal)
+    await broadcaster.announce(Broadcast.POLICIES)
     return SlaPolicyOut.model_validate(row)
 
 
@@ -85,12 +90,12 @@ async def update_policy(
     summary="Delete an SLA policy [Admin]",
 )
 async def delete_policy(
-    policy_id: UUID, _: AdminUser, session: SessionDep, temporal: TemporalDep
+    policy_id: UUID, _: AdminUser, session: SessionDep, broadcaster: BroadcasterDep
 ) -> Response:
     if not await policies_repo.delete_policy(session, policy_id):
         raise NotFound("no such SLA policy")
     await session.commit()
-    await policies_service.broadcast_policies(session, temporal)
+    await broadcaster.announce(Broadcast.POLICIES)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

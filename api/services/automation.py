@@ -10,7 +10,6 @@ from uuid import UUID
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client
 
 from api.schemas.automation import (
     AutomationTest,
@@ -21,11 +20,9 @@ from api.schemas.automation import (
     RuleUpdate,
     TicketRef,
 )
-from api.services.broadcast import signal_open_tickets
 from domain.enums import Role, TicketStatus
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.lifecycle import priority_for
-from domain.messages import RulesChanged
 from domain.rules import (
     Firing,
     Rule,
@@ -430,11 +427,3 @@ async def seed_rules(session: AsyncSession, created_by: UUID, senior_agent_id: U
             await rules_repo.create(session, RuleFields.of(rule), created_by)
             added += 1
     return added
-
-
-async def broadcast_rules(session: AsyncSession, client: Client) -> bool:
-    """Send the rules now in force to every open ticket (their copies go stale otherwise)."""
-    rules = await rules_repo.enabled_rules(session)
-    return await signal_open_tickets(
-        client, "rules_changed", RulesChanged(rules=rules), "automation rules changed"
-    )

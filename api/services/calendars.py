@@ -15,14 +15,11 @@ from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.schemas.calendars import CalendarCreate, CalendarUpdate, DeadlinePreview
-from domain.calendars import BusinessHours, CalendarTerms, Weekday, WorkInterval
+from domain.calendars import BusinessHours, CalendarTerms, Weekday, WorkInterval, ticket_years
 from domain.errors import Conflict, InvalidInput, NotFound
 from persistence.models import Calendar
 from persistence.repositories import calendars as calendars_repo
 from persistence.repositories.calendars import CalendarChanges, CalendarFields
-
-# A ticket takes the holidays of the year it opens and of the next two.
-YEARS_AHEAD = 3
 
 # How far ahead a preview looks: longer than any SLA target, short enough to answer at once.
 PREVIEW_HORIZON = timedelta(days=3653)
@@ -31,11 +28,6 @@ PREVIEW_HORIZON = timedelta(days=3653)
 _LAST_INSTANT = datetime.max.replace(tzinfo=UTC) - timedelta(days=2)
 
 _STORED_HOURS = TypeAdapter(dict[Weekday, list[WorkInterval]])
-
-
-def ticket_years(opened_at: datetime) -> range:
-    """The years whose holidays a ticket opened at `opened_at` runs on."""
-    return range(opened_at.year, min(opened_at.year + YEARS_AHEAD, MAXYEAR + 1))
 
 
 def resolve_holidays(country: str, subdivision: str | None, years: range) -> set[date]:

@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from datetime import UTC, datetime
 from uuid import UUID
 
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client
 
 from api.schemas.sla import EscalationStepBody, SlaPolicyCreate, SlaPolicyUpdate
-from api.services import calendars as calendars_service
-from api.services.broadcast import signal_open_tickets
-from domain.calendars import CalendarTerms
 from domain.errors import Conflict, InvalidInput, NotFound
-from domain.messages import PolicyChanged
-from domain.policies import PolicySet, SlaPolicy
 from domain.sla import MetricTargets
 from persistence.models import SlaPolicy as SlaPolicyRow
 from persistence.repositories import calendars as calendars_repo
@@ -26,32 +17,6 @@ from persistence.repositories import users as users_repo
 from persistence.repositories.sla_policies import PolicyChanges, PolicyFields
 
 log = logging.getLogger(__name__)
-
-
-def to_domain(row: SlaPolicyRow) -> SlaPolicy | None:
-    """The stored policy in domain terms; None (and a log line) if it no longer validates."""
-    try:
-        return SlaPolicy.model_validate(
-            {
-                "id": row.id,
-                "name": row.name,
-                "position": row.position,
-                "enabled": row.enabled,
-                "conditions": row.conditions,
-                "targets": row.targets,
-                "calendar_id": row.calendar_id,
-                "pause_statuses": row.pause_statuses,
-                "warn_at": tuple(row.warn_at),
-                "escalation": row.escalation,
-            }
-        )
-    except ValidationError as exc:
-        log.error("SLA policy %s (%s) is invalid and is skipped: %s", row.name, row.id, exc)
-        return None
-
-
-def to_domain_all(rows: Iterable[SlaPolicyRow]) -> list[SlaPolicy]:
-    return [p for row in rows if (p := to_domain(row)) is not None]
 
 
 def _stored_fields(body: SlaPolicyCreate | SlaPolicyUpdate) -> dict[str, object]:
@@ -111,15 +76,3 @@ async def update_policy(
     if row is None:
         raise NotFound("no such SLA policy")
     return row
-
-
-async def broadcast_policies(session: AsyncSession, client: Client) -> bool:
-    """Send the policies now in force to every open ticket, which re-selects and re-targets."""
-    policies = to_domain_all(await policies_repo.enabled_policies(session))
-    years = calendars_service.ticket_years(datetime.now(UTC))
-    calendars: dict[UUID, CalendarTerms] = {}
-    for calendar_id in {p.calendar_id for p in policies if p.calendar_id}:
-        if (terms := await calendars_repo.terms(session, calendar_id, years)) is not None:
-            calendars[calendar_id] = terms
-    change = PolicyChanged(policies=PolicySet(policies=policies, calendars=calendars))
-    return await signal_open_tickets(client, "policy_changed", change, "SLA policies changed")

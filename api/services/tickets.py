@@ -27,24 +27,21 @@ from api.errors import EngineUnavailableError
 from api.schemas.common import Page
 from api.schemas.tickets import TicketCreate, TicketEdit, TicketHit
 from api.services import access
-from api.services import calendars as calendars_service
-from api.services.sla_policies import to_domain_all
 from domain.automation import RuleBook, open_with_rules
-from domain.calendars import CalendarTerms
+from domain.calendars import ticket_years
 from domain.enums import ClockState, Role, UserStatus
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from domain.lifecycle import priority_for
 from domain.messages import EditInput, HistoryQuery, TicketWorkflowInput
-from domain.policies import PolicySet, SlaPolicy, TicketFacts, select_policy
+from domain.policies import SlaPolicy, TicketFacts, select_policy
 from domain.rules import Rule
 from domain.sla import PolicyTerms
 from domain.ticket import DepartmentTerms, HistoryEntry, TicketDraft
 from domain.views import SlaView, TicketView, ticket_view
+from persistence import in_force
 from persistence.models import Ticket, User
-from persistence.repositories import automation_rules as rules_repo
 from persistence.repositories import calendars as calendars_repo
 from persistence.repositories import departments as departments_repo
-from persistence.repositories import sla_policies as policies_repo
 from persistence.repositories import tickets as tickets_repo
 from persistence.repositories import users as users_repo
 from ticketflow.settings import Settings
@@ -285,7 +282,7 @@ async def build_draft(
         priority=priority,
         requester_role=requester.role,
     )
-    policies = to_domain_all(await policies_repo.enabled_policies(session))
+    policies = await in_force.enabled_policies(session)
     policy = select_policy(policies, facts)
     return TicketDraft(
         id=ticket_id,
@@ -319,7 +316,7 @@ async def _policy_terms(
         return terms
     # The calendar is copied into the ticket (holidays resolved for the years it may stay
     # open), so its deadlines replay the same whatever is edited later.
-    years = calendars_service.ticket_years(now)
+    years = ticket_years(now)
     calendar = await calendars_repo.terms(session, policy.calendar_id, years)
     return PolicyTerms.model_validate({**terms.model_dump(), "calendar": calendar})
 
@@ -348,7 +345,7 @@ async def open_new_ticket(
             view = await _replay(session, client, settings, caller, body, ticket_id, number, now)
             return Opened(view, created=False)
     draft = await build_draft(session, caller, body, ticket_id=ticket_id, number=number, now=now)
-    rules = await rules_repo.enabled_rules(session)
+    rules = await in_force.rules_in_force(session)
     # Commit the claim before starting: a concurrent retry waits on it, then finds our number.
     await session.commit()
     async with engine_deadline():
@@ -382,7 +379,7 @@ async def _replay(
     if row is not None:
         return view_from_row(row, now)
     draft = await build_draft(session, caller, body, ticket_id=ticket_id, number=number, now=now)
-    rules = await rules_repo.enabled_rules(session)
+    rules = await in_force.rules_in_force(session)
     try:
         async with engine_deadline():
             handle = await start_ticket_workflow(client, settings, draft, rules)
@@ -437,17 +434,6 @@ async def query_history(
     return history
 
 
-async def policies_in_force(session: AsyncSession, now: datetime) -> PolicySet:
-    """The enabled SLA policies with their calendars resolved, as `policy_changed` sends them."""
-    policies = to_domain_all(await policies_repo.enabled_policies(session))
-    years = calendars_service.ticket_years(now)
-    calendars: dict[UUID, CalendarTerms] = {}
-    for calendar_id in {p.calendar_id for p in policies if p.calendar_id}:
-        if (terms := await calendars_repo.terms(session, calendar_id, years)) is not None:
-            calendars[calendar_id] = terms
-    return PolicySet(policies=policies, calendars=calendars)
-
-
 async def edit_ticket(
     session: AsyncSession, client: Client, caller: User, ticket: TicketRef, body: TicketEdit
 ) -> TicketView:
@@ -464,7 +450,7 @@ async def edit_ticket(
             raise Forbidden("requesters can only change the title and description")
     policies = None
     if body.category is not None and body.category != ticket.view.category:
-        policies = await policies_in_force(session, utcnow())
+        policies = await in_force.policies_in_force(session, utcnow())
         await session.commit()  # do not hold a pooled connection while the workflow works
     payload = EditInput(
         title=body.title,

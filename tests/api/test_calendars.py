@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from api.services import calendars as service
+from domain.calendars import ticket_years
 from domain.enums import Role
 from domain.errors import InvalidInput
 from tests.api.conftest import People, Person, assert_problem
@@ -266,8 +267,8 @@ async def test_a_calendar_an_sla_policy_uses_cannot_be_deleted(
 
 def test_public_holidays_are_resolved_for_the_years_a_ticket_needs() -> None:
     opened = datetime(2026, 11, 27, 22, tzinfo=UTC)
-    assert service.ticket_years(opened) == range(2026, 2029)
-    found = service.resolve_holidays("es", "MD", service.ticket_years(opened))
+    assert ticket_years(opened) == range(2026, 2029)
+    found = service.resolve_holidays("es", "MD", ticket_years(opened))
     # Madrid's day, moved to Monday in 2027 as the region observes it, and Christmas.
     assert {date(2026, 5, 2), date(2027, 5, 3), date(2028, 12, 25)} <= found
     assert all(day.year in (2026, 2027, 2028) for day in found)

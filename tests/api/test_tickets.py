@@ -13,9 +13,11 @@ import httpx
 import pytest
 from temporalio.worker import Worker
 
+from domain.broadcasts import Broadcast
 from domain.calendars import BusinessHours, CalendarTerms
 from domain.enums import Role
 from tests.api.conftest import Desk, People, assert_problem
+from ticketflow.settings import Settings
 
 V1 = "/api/v1"
 pytestmark = pytest.mark.usefixtures("worker")
@@ -465,7 +467,7 @@ async def test_a_new_rule_reaches_tickets_already_open(
         )
         return tag in changed.json()["tags"]
 
-    await eventually(tagged)
+    await eventually(tagged, within=60)  # a batch reaches every open ticket of the suite
     await api.delete(f"{V1}/automation/rules/{rule.json()['id']}", headers=desk.admin.auth)
 
 
@@ -497,7 +499,53 @@ async def test_an_edited_policy_retargets_open_tickets_at_once(
         due = sla.json()["first_response"]["target_at"]
         return datetime.fromisoformat(due) == opened + timedelta(hours=1)
 
-    await eventually(retargeted)
+    await eventually(retargeted, within=60)  # a batch reaches every open ticket of the suite
+    await api.delete(f"{V1}/sla/policies/{policy.json()['id']}", headers=desk.admin.auth)
+
+
+async def test_quick_edits_leave_open_tickets_on_the_last_one(
+    api: httpx.AsyncClient, desk: Desk, worker: Worker, settings: Settings
+) -> None:
+    policy = await api.post(
+        f"{V1}/sla/policies",
+        headers=desk.admin.auth,
+        json={
+            "name": f"Quick {uuid4().hex[:8]}",
+            "position": 0,
+            "conditions": {"department_id": [str(desk.department_id)]},
+            "targets": {"P2": {"first_response": "PT8H", "resolution": "P2D"}},
+        },
+    )
+    assert policy.status_code == 201, policy.text
+    ticket = await open_ticket(api, desk, priority="P2")
+    opened = datetime.fromisoformat(ticket["created_at"])
+    # One after another, faster than a batch signal reaches every open ticket: the server
+    # runs one batch at a time, and a broadcast it refuses meanwhile must not be lost.
+    for hours in (1, 2, 3):
+        edited = await api.patch(
+            f"{V1}/sla/policies/{policy.json()['id']}",
+            headers=desk.admin.auth,
+            json={"targets": {"P2": {"first_response": f"PT{hours}H", "resolution": "P2D"}}},
+        )
+        assert edited.status_code == 200, edited.text
+
+    async def due() -> datetime:
+        sla = await api.get(f"{V1}/tickets/{ticket['number']}/sla", headers=desk.agent.auth)
+        return datetime.fromisoformat(sla.json()["first_response"]["target_at"])
+
+    async def on_the_last() -> bool:
+        return await due() == opened + timedelta(hours=3)
+
+    await eventually(on_the_last, within=60)
+    broadcaster = worker.client.get_workflow_handle(
+        Broadcast.POLICIES.workflow_id(settings.task_queue)
+    )
+
+    async def all_sent() -> bool:
+        return not (await broadcaster.describe()).raw_description.pending_activities
+
+    await eventually(all_sent, within=60)
+    assert await due() == opened + timedelta(hours=3)  # no older set arrived after it
     await api.delete(f"{V1}/sla/policies/{policy.json()['id']}", headers=desk.admin.auth)
 
 

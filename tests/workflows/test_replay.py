@@ -1,4 +1,4 @@
-"""Every recorded ticket history must replay on the current workflow code."""
+"""Every recorded history (tickets, broadcasts) must replay on the current workflow code."""
 
 from __future__ import annotations
 
@@ -14,10 +14,15 @@ from domain.messages import TicketWorkflowInput
 from workflows.replay import load_history, replay_files
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+TICKET_HISTORIES = [p for p in HISTORIES if p.stem.startswith("lifecycle-")]
 
 
 def test_the_corpus_is_not_empty() -> None:
-    assert HISTORIES, "record one with TICKETFLOW_RECORD_HISTORY=<name> pytest tests/workers"
+    assert TICKET_HISTORIES, "record one with TICKETFLOW_RECORD_HISTORY=<name> pytest tests/workers"
+    assert len(TICKET_HISTORIES) < len(HISTORIES), (
+        "record a broadcast with TICKETFLOW_RECORD_HISTORY=<name> "
+        "pytest tests/workflows/test_broadcast_workflow.py -k fold"
+    )
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
@@ -35,7 +40,7 @@ class DriftedTicketWorkflow:
         await workflow.sleep(timedelta(hours=1))
 
 
-@pytest.mark.parametrize("path", HISTORIES[:1], ids=[p.stem for p in HISTORIES[:1]])
+@pytest.mark.parametrize("path", TICKET_HISTORIES[:1], ids=[p.stem for p in TICKET_HISTORIES[:1]])
 async def test_replay_catches_a_changed_command_sequence(path: Path) -> None:
     replayer = Replayer(workflows=[DriftedTicketWorkflow], data_converter=pydantic_data_converter)
     with pytest.raises(workflow.NondeterminismError):

@@ -1,10 +1,10 @@
-"""Waiting out the API's broadcasts: the batch signals a rule or policy change fans out.
+"""Waiting out the broadcasts: the batch signals a rule or policy change fans out.
 
-Creating or deleting an automation rule or an SLA policy makes the API start one batch
-signal to every open ticket (`api.services.broadcast`). Temporal delivers it in the
-background, a few dozen tickets a second, and each one costs the ticketflow worker a workflow
-task. A phase that measured meanwhile would time that backlog, and the dev server runs one
-batch at a time, so the next change's broadcast would be refused while it lasts.
+Creating or deleting an automation rule or an SLA policy makes the API ask the kind's
+`BroadcastWorkflow` to send the new set to every open ticket (`workflows/broadcast.py`), and
+answer at once. Temporal delivers the batch in the background, a few dozen tickets a second,
+and each one costs the ticketflow worker a workflow task. A phase that measured meanwhile
+would time that backlog.
 """
 
 from __future__ import annotations
@@ -15,8 +15,11 @@ import time
 from temporalio.api.enums.v1 import BatchOperationState
 from temporalio.api.workflowservice.v1 import ListBatchOperationsRequest
 from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 
+from domain.broadcasts import Broadcast
 from ticketflow.benchkit.processes import BenchError
+from workflows.broadcast import BroadcastWorkflow
 
 _POLL_S = 0.5
 _PAGE_SIZE = 100
@@ -42,10 +45,30 @@ async def running_broadcasts(client: Client) -> int:
             return running
 
 
-async def broadcasts_done(client: Client, *, within: float) -> float:
-    """Wait until no batch operation runs; the seconds waited. BenchError after `within`."""
+async def broadcasters_busy(client: Client, task_queue: str) -> int:
+    """How many of the stack's broadcast workflows still have a change to send."""
+    busy = 0
+    for kind in Broadcast:
+        handle = client.get_workflow_handle(kind.workflow_id(task_queue))
+        try:
+            idle: bool = await handle.query(BroadcastWorkflow.idle)
+        except RPCError as error:
+            if error.status is not RPCStatusCode.NOT_FOUND:  # never asked for: nothing to send
+                raise
+            idle = True
+        busy += not idle
+    return busy
+
+
+async def broadcasts_done(client: Client, task_queue: str, *, within: float) -> float:
+    """Wait until every change is sent and no batch operation runs; the seconds waited.
+
+    BenchError after `within`.
+    """
     started = time.monotonic()
-    while (left := await running_broadcasts(client)) > 0:
+    while (
+        left := await broadcasters_busy(client, task_queue) + await running_broadcasts(client)
+    ) > 0:
         if time.monotonic() - started > within:
             raise BenchError(
                 f"{left} broadcast(s) to open tickets still running after {within:.0f}s"

@@ -173,7 +173,9 @@ class _Bench:
 
     async def told(self) -> None:
         """Wait until every open ticket has taken in the last rule or policy change."""
-        waited = await broadcasts_done(self.stack.client, within=_BROADCAST_WAIT_S)
+        waited = await broadcasts_done(
+            self.stack.client, self.stack.task_queue, within=_BROADCAST_WAIT_S
+        )
         await self.settle()
         self.say(f"  open tickets told of the change in {waited:.1f}s")
 
