@@ -20,6 +20,12 @@ class Broadcast(StrEnum):
     RULES = "rules_changed"
     POLICIES = "policy_changed"
 
+    @property
+    def summary(self) -> str:
+        """What the broadcast workflow does, as the Web UI's workflow list shows it."""
+        sent = "automation rules" if self is Broadcast.RULES else "SLA policies"
+        return f"Sends the {sent} in force to every open ticket"
+
     def workflow_id(self, task_queue: str) -> str:
         """One broadcast workflow per kind, so broadcasts of a kind go out one after another.
 

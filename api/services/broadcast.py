@@ -38,6 +38,7 @@ class Broadcaster:
                 id=kind.workflow_id(self.task_queue),
                 task_queue=self.task_queue,
                 start_signal="changed",
+                static_summary=kind.summary,
             )
         except RPCError as error:
             log.error("could not ask for a broadcast of %s: %s", kind.value, error)

@@ -546,6 +546,7 @@ async def test_quick_edits_leave_open_tickets_on_the_last_one(
 
     await eventually(all_sent, within=60)
     assert await due() == opened + timedelta(hours=3)  # no older set arrived after it
+    assert await (await broadcaster.describe()).static_summary() == Broadcast.POLICIES.summary
     await api.delete(f"{V1}/sla/policies/{policy.json()['id']}", headers=desk.admin.auth)
 
 
