@@ -18,6 +18,7 @@ from domain.calendars import BusinessHours, CalendarTerms
 from domain.enums import Role
 from tests.api.conftest import Desk, People, assert_problem
 from ticketflow.settings import Settings
+from workflows.broadcast import BroadcastWorkflow
 
 V1 = "/api/v1"
 pytestmark = pytest.mark.usefixtures("worker")
@@ -542,7 +543,7 @@ async def test_quick_edits_leave_open_tickets_on_the_last_one(
     )
 
     async def all_sent() -> bool:
-        return not (await broadcaster.describe()).raw_description.pending_activities
+        return await broadcaster.query(BroadcastWorkflow.idle)
 
     await eventually(all_sent, within=60)
     assert await due() == opened + timedelta(hours=3)  # no older set arrived after it
