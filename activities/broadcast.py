@@ -52,7 +52,7 @@ class BroadcastActivities:
     @activity.defn(name=BROADCAST_ACTIVITY)
     async def broadcast(self, kind: Broadcast) -> BroadcastSent:
         async with self._sessions() as session:
-            change = await in_force(session, kind)
+            change = await what_is_in_force(session, kind)
         info = activity.info()
         job_id = f"{info.workflow_id}-{info.workflow_run_id}-{info.activity_id}"
         client = activity.client()
@@ -61,7 +61,8 @@ class BroadcastActivities:
             return await batch_done(client, job_id)
 
 
-async def in_force(session: AsyncSession, kind: Broadcast) -> BaseModel:
+async def what_is_in_force(session: AsyncSession, kind: Broadcast) -> BaseModel:
+    """The signal argument that carries the current set of `kind`."""
     if kind is Broadcast.RULES:
         return RulesChanged(rules=await rules_in_force(session))
     return PolicyChanged(policies=await policies_in_force(session, datetime.now(UTC)))
