@@ -472,70 +472,69 @@ async def test_a_new_rule_reaches_tickets_already_open(
     await api.delete(f"{V1}/automation/rules/{rule.json()['id']}", headers=desk.admin.auth)
 
 
-async def test_an_edited_policy_retargets_open_tickets_at_once(
-    api: httpx.AsyncClient, desk: Desk, worker: Worker
-) -> None:
+async def department_policy(api: httpx.AsyncClient, desk: Desk, first_response_h: int) -> str:
+    """A policy for the desk's department, tried first; its id."""
     policy = await api.post(
         f"{V1}/sla/policies",
         headers=desk.admin.auth,
         json={
-            "name": f"Edited {uuid4().hex[:8]}",
+            "name": f"Desk {uuid4().hex[:8]}",
             "position": 0,
             "conditions": {"department_id": [str(desk.department_id)]},
-            "targets": {"P2": {"first_response": "PT8H", "resolution": "P2D"}},
+            "targets": {"P2": {"first_response": f"PT{first_response_h}H", "resolution": "P2D"}},
         },
     )
     assert policy.status_code == 201, policy.text
-    ticket = await open_ticket(api, desk, priority="P2")
-    opened = datetime.fromisoformat(ticket["created_at"])
+    policy_id: str = policy.json()["id"]
+    return policy_id
+
+
+async def edit_first_response(
+    api: httpx.AsyncClient, desk: Desk, policy_id: str, first_response_h: int
+) -> None:
     edited = await api.patch(
-        f"{V1}/sla/policies/{policy.json()['id']}",
+        f"{V1}/sla/policies/{policy_id}",
         headers=desk.admin.auth,
-        json={"targets": {"P2": {"first_response": "PT1H", "resolution": "P2D"}}},
+        json={"targets": {"P2": {"first_response": f"PT{first_response_h}H", "resolution": "P2D"}}},
     )
     assert edited.status_code == 200, edited.text
 
+
+async def first_response_due(
+    api: httpx.AsyncClient, desk: Desk, ticket: dict[str, Any]
+) -> datetime:
+    sla = await api.get(f"{V1}/tickets/{ticket['number']}/sla", headers=desk.agent.auth)
+    return datetime.fromisoformat(sla.json()["first_response"]["target_at"])
+
+
+async def test_an_edited_policy_retargets_open_tickets_at_once(
+    api: httpx.AsyncClient, desk: Desk, worker: Worker
+) -> None:
+    policy_id = await department_policy(api, desk, first_response_h=8)
+    ticket = await open_ticket(api, desk, priority="P2")
+    opened = datetime.fromisoformat(ticket["created_at"])
+    await edit_first_response(api, desk, policy_id, first_response_h=1)
+
     async def retargeted() -> bool:
-        sla = await api.get(f"{V1}/tickets/{ticket['number']}/sla", headers=desk.agent.auth)
-        due = sla.json()["first_response"]["target_at"]
-        return datetime.fromisoformat(due) == opened + timedelta(hours=1)
+        return await first_response_due(api, desk, ticket) == opened + timedelta(hours=1)
 
     await eventually(retargeted, within=60)  # a batch reaches every open ticket of the suite
-    await api.delete(f"{V1}/sla/policies/{policy.json()['id']}", headers=desk.admin.auth)
+    await api.delete(f"{V1}/sla/policies/{policy_id}", headers=desk.admin.auth)
 
 
 async def test_quick_edits_leave_open_tickets_on_the_last_one(
     api: httpx.AsyncClient, desk: Desk, worker: Worker, settings: Settings
 ) -> None:
-    policy = await api.post(
-        f"{V1}/sla/policies",
-        headers=desk.admin.auth,
-        json={
-            "name": f"Quick {uuid4().hex[:8]}",
-            "position": 0,
-            "conditions": {"department_id": [str(desk.department_id)]},
-            "targets": {"P2": {"first_response": "PT8H", "resolution": "P2D"}},
-        },
-    )
-    assert policy.status_code == 201, policy.text
+    policy_id = await department_policy(api, desk, first_response_h=8)
     ticket = await open_ticket(api, desk, priority="P2")
     opened = datetime.fromisoformat(ticket["created_at"])
     # One after another, faster than a batch signal reaches every open ticket: the server
     # runs one batch at a time, and a broadcast it refuses meanwhile must not be lost.
     for hours in (1, 2, 3):
-        edited = await api.patch(
-            f"{V1}/sla/policies/{policy.json()['id']}",
-            headers=desk.admin.auth,
-            json={"targets": {"P2": {"first_response": f"PT{hours}H", "resolution": "P2D"}}},
-        )
-        assert edited.status_code == 200, edited.text
-
-    async def due() -> datetime:
-        sla = await api.get(f"{V1}/tickets/{ticket['number']}/sla", headers=desk.agent.auth)
-        return datetime.fromisoformat(sla.json()["first_response"]["target_at"])
+        await edit_first_response(api, desk, policy_id, first_response_h=hours)
 
     async def on_the_last() -> bool:
-        return await due() == opened + timedelta(hours=3)
+        return await first_response_due(api, desk, ticket) == opened + timedelta(hours=3)
 
     await eventually(on_the_last, within=60)
     broadcaster = worker.client.get_workflow_handle(
@@ -546,9 +545,10 @@ async def test_quick_edits_leave_open_tickets_on_the_last_one(
         return await broadcaster.query(BroadcastWorkflow.idle)
 
     await eventually(all_sent, within=60)
-    assert await due() == opened + timedelta(hours=3)  # no older set arrived after it
+    # No older set arrived after it.
+    assert await first_response_due(api, desk, ticket) == opened + timedelta(hours=3)
     assert await (await broadcaster.describe()).static_summary() == Broadcast.POLICIES.summary
-    await api.delete(f"{V1}/sla/policies/{policy.json()['id']}", headers=desk.admin.auth)
+    await api.delete(f"{V1}/sla/policies/{policy_id}", headers=desk.admin.auth)
 
 
 async def test_a_duplicate_is_merged_into_the_ticket_that_carries_on(
