@@ -1,4 +1,4 @@
-"""Replays recorded histories (tickets, broadcasts) against the current workflow code.
+"""Replays recorded histories (tickets, broadcasts, reports) against the current code.
 
 Ops run this before shipping: a history that no longer replays means the new code would
 break tickets already running. Histories come from files exported with
@@ -16,6 +16,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer, WorkflowReplayResult
 
 from workflows.broadcast import BroadcastWorkflow
+from workflows.report import ReportWorkflow
 from workflows.ticket import TicketWorkflow
 
 
@@ -31,7 +32,8 @@ class ReplayOutcome:
 
 def replayer() -> Replayer:
     return Replayer(
-        workflows=[TicketWorkflow, BroadcastWorkflow], data_converter=pydantic_data_converter
+        workflows=[TicketWorkflow, BroadcastWorkflow, ReportWorkflow],
+        data_converter=pydantic_data_converter,
     )
 
 

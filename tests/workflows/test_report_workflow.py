@@ -1,12 +1,17 @@
 """ReportWorkflow and its activity on the dev server with the real worker: a report is only
 recorded without SendGrid credentials, and a retry after a failed send resumes with the
-recipient that was not served, never mailing the others twice."""
+recipient that was not served, never mailing the others twice.
+
+Set TICKETFLOW_RECORD_HISTORY=<name> (with `-k retry`) to save a report's history into the
+replay corpus."""
 
 from __future__ import annotations
 
 import base64
 import io
+import os
 from datetime import timedelta
+from pathlib import Path
 from uuid import uuid4
 
 from openpyxl import load_workbook  # type: ignore[import-untyped]
@@ -19,7 +24,10 @@ from tests.persistence.factories import Desk
 from tests.support.standin import Answer, StandIn
 from ticketflow.settings import Settings
 from workers.main import build_worker
+from workflows.replay import replay_histories_from_json
 from workflows.report import ReportWorkflow
+
+HISTORIES = Path(__file__).parent / "histories"
 
 SENDGRID_PATH = "/v3/mail/send"
 
@@ -30,10 +38,18 @@ async def run_report(
     settings: Settings,
     job: ReportJob,
 ) -> ReportSent:
+    """Run one report; its history must replay (and is saved with TICKETFLOW_RECORD_HISTORY)."""
     async with build_worker(env.client, sessions, settings):
-        return await env.client.execute_workflow(
+        handle = await env.client.start_workflow(
             ReportWorkflow.run, job, id=f"report-test-{uuid4()}", task_queue=settings.task_queue
         )
+        sent = await handle.result()
+    history = await handle.fetch_history()
+    outcomes = await replay_histories_from_json([(history.workflow_id, history.to_json())])
+    assert all(o.ok for o in outcomes), outcomes
+    if name := os.environ.get("TICKETFLOW_RECORD_HISTORY"):
+        (HISTORIES / f"{name}.json").write_text(history.to_json())
+    return sent
 
 
 async def agents_job(
