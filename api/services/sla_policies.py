@@ -1,8 +1,7 @@
-"""SLA policies: stored rows to domain policies, and request bodies to stored rows."""
+"""SLA policies: request bodies to stored rows, checked against what they refer to."""
 
 from __future__ import annotations
 
-import logging
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,8 +14,6 @@ from persistence.repositories import calendars as calendars_repo
 from persistence.repositories import sla_policies as policies_repo
 from persistence.repositories import users as users_repo
 from persistence.repositories.sla_policies import PolicyChanges, PolicyFields
-
-log = logging.getLogger(__name__)
 
 
 def _stored_fields(body: SlaPolicyCreate | SlaPolicyUpdate) -> dict[str, object]:
