@@ -32,7 +32,7 @@ from activities.channels.base import (
     ProviderUnavailable,
     parse_retry_after,
 )
-from activities.channels.slack import ticket_blocks
+from activities.channels.slack import message_blocks
 from activities.channels.teams import TeamsChannel, teams_card
 from activities.liveness import heartbeating
 from domain.webhook_signature import (
@@ -223,14 +223,7 @@ def chat_message(provider: str, payload: dict[str, Any], public_url: str) -> dic
     if provider != "slack":
         return payload
     message = event_message(payload, public_url, channel="slack")
-    blocks = ticket_blocks(
-        subject=message.subject,
-        body=message.body,
-        ticket_number=message.ticket_number,
-        ticket_url=message.ticket_url,
-        urgent=message.urgent,
-    )
-    return {"text": f"{message.subject} — {message.body}", "blocks": blocks}
+    return {"text": f"{message.subject} — {message.body}", "blocks": message_blocks(message)}
 
 
 def event_message(

@@ -80,6 +80,17 @@ def ticket_blocks(
     return [block.to_dict() for block in blocks]
 
 
+def message_blocks(message: OutboundMessage) -> list[dict[str, Any]]:
+    """Block Kit for an outbound notification, with the ticket's buttons."""
+    return ticket_blocks(
+        subject=message.subject,
+        body=message.body,
+        ticket_number=message.ticket_number,
+        ticket_url=message.ticket_url,
+        urgent=message.urgent,
+    )
+
+
 def _action_buttons(ticket_number: int) -> ActionsBlock:
     return ActionsBlock(
         block_id=f"ticket-{ticket_number}",
@@ -116,13 +127,7 @@ class SlackChannel:
         payload: dict[str, Any] = {"idempotency_key": message.idempotency_key}
         if message.ticket_number is not None:
             payload["ticket_number"] = message.ticket_number
-        blocks = ticket_blocks(
-            subject=message.subject,
-            body=message.body,
-            ticket_number=message.ticket_number,
-            ticket_url=message.ticket_url,
-            urgent=message.urgent,
-        )
+        blocks = message_blocks(message)
         try:
             response = await self._client.chat_postMessage(
                 channel=message.to,
