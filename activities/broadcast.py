@@ -27,7 +27,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.liveness import heartbeating
 from domain.broadcasts import BROADCAST_ACTIVITY, Broadcast, BroadcastSent
 from domain.messages import PolicyChanged, RulesChanged
-from persistence.in_force import policies_in_force, rules_in_force
+from persistence.in_force import policies_in_force
+from persistence.repositories.automation_rules import enabled_rules
 
 OPEN_TICKETS = "WorkflowType = 'TicketWorkflow' AND ExecutionStatus = 'Running'"
 # How often a running batch is looked at; it reaches tickets at about 50 a second.
@@ -64,7 +65,7 @@ class BroadcastActivities:
 async def what_is_in_force(session: AsyncSession, kind: Broadcast) -> BaseModel:
     """The signal argument that carries the current set of `kind`."""
     if kind is Broadcast.RULES:
-        return RulesChanged(rules=await rules_in_force(session))
+        return RulesChanged(rules=await enabled_rules(session))
     return PolicyChanged(policies=await policies_in_force(session, datetime.now(UTC)))
 
 

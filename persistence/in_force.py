@@ -1,7 +1,8 @@
-"""What every open ticket carries a copy of, read as it stands now.
+"""The SLA policies in force, as every open ticket carries a copy of them.
 
-A ticket opens with the enabled SLA policies (their calendars resolved) and automation rules,
-and gets them again whenever an admin changes them: both read them here.
+A ticket opens with the enabled policies (their calendars resolved) and gets them again
+whenever an admin changes one: both read them here. (The rules in force are just
+`automation_rules.enabled_rules`.)
 """
 
 from __future__ import annotations
@@ -16,9 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.calendars import CalendarTerms, ticket_years
 from domain.policies import PolicySet, SlaPolicy
-from domain.rules import Rule
 from persistence.models import SlaPolicy as SlaPolicyRow
-from persistence.repositories import automation_rules as rules_repo
 from persistence.repositories import calendars as calendars_repo
 from persistence.repositories import sla_policies as policies_repo
 
@@ -65,8 +64,3 @@ async def policies_in_force(session: AsyncSession, now: datetime) -> PolicySet:
         if (terms := await calendars_repo.terms(session, calendar_id, years)) is not None:
             calendars[calendar_id] = terms
     return PolicySet(policies=policies, calendars=calendars)
-
-
-async def rules_in_force(session: AsyncSession) -> list[Rule]:
-    """The enabled automation rules, in the order they run."""
-    return await rules_repo.enabled_rules(session)

@@ -40,6 +40,7 @@ from domain.ticket import DepartmentTerms, HistoryEntry, TicketDraft
 from domain.views import SlaView, TicketView, ticket_view
 from persistence import in_force
 from persistence.models import Ticket, User
+from persistence.repositories import automation_rules as rules_repo
 from persistence.repositories import calendars as calendars_repo
 from persistence.repositories import departments as departments_repo
 from persistence.repositories import tickets as tickets_repo
@@ -345,7 +346,7 @@ async def open_new_ticket(
             view = await _replay(session, client, settings, caller, body, ticket_id, number, now)
             return Opened(view, created=False)
     draft = await build_draft(session, caller, body, ticket_id=ticket_id, number=number, now=now)
-    rules = await in_force.rules_in_force(session)
+    rules = await rules_repo.enabled_rules(session)
     # Commit the claim before starting: a concurrent retry waits on it, then finds our number.
     await session.commit()
     async with engine_deadline():
@@ -379,7 +380,7 @@ async def _replay(
     if row is not None:
         return view_from_row(row, now)
     draft = await build_draft(session, caller, body, ticket_id=ticket_id, number=number, now=now)
-    rules = await in_force.rules_in_force(session)
+    rules = await rules_repo.enabled_rules(session)
     try:
         async with engine_deadline():
             handle = await start_ticket_workflow(client, settings, draft, rules)
