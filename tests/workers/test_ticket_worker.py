@@ -7,10 +7,8 @@ as tests/workflows/histories/<name>.json, as is done whenever the workflow chang
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from uuid import uuid4
 
 import pytest
@@ -64,14 +62,13 @@ from persistence.repositories import users
 from persistence.secrets import SecretBox
 from persistence.webhooks import IntegrationFields, save_integration, store_url
 from tests.persistence.factories import Desk
+from tests.support.histories import replays_and_is_kept
 from tests.support.standin import Answer, StandIn
 from ticketflow.settings import Settings
 from workers.main import WORKFLOW_RUNNER, build_worker
-from workflows.replay import replay_histories_from_json
 from workflows.search_attributes import TICKET_SLA_STATE
 from workflows.ticket import READ_MODEL_ACTIVITY, TicketWorkflow
 
-HISTORIES = Path(__file__).parents[1] / "workflows" / "histories"
 SENDGRID_PATH = "/v3/mail/send"
 HOOK_PATH = "/hooks/desk"
 HOOK_SECRET = "lifecycle-hook-secret"
@@ -336,12 +333,7 @@ async def test_whole_lifecycle_lands_in_the_read_model(
             # the private note's mention reached the manager, never the requester
             assert set(await session.scalars(mentioned)) == {desk.manager.id}
         await _the_integration_heard_of_it_signed(receiver, draft)
-
-        history = await handle.fetch_history()
-    outcomes = await replay_histories_from_json([(history.workflow_id, history.to_json())])
-    assert all(o.ok for o in outcomes), outcomes
-    if name := os.environ.get("TICKETFLOW_RECORD_HISTORY"):
-        (HISTORIES / f"{name}.json").write_text(history.to_json())
+        await replays_and_is_kept(handle)
 
 
 async def _the_requester_gets_the_reply_by_email(

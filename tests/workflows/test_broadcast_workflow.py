@@ -6,9 +6,7 @@ Set TICKETFLOW_RECORD_HISTORY=<name> to save a broadcast history into the replay
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,11 +18,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from domain.broadcasts import BROADCAST_ACTIVITY, Broadcast, BroadcastRun, BroadcastSent
+from tests.support.histories import replays_and_is_kept
 from workflows import broadcast
 from workflows.broadcast import IDLE, BroadcastWorkflow
-from workflows.replay import replay_histories_from_json
-
-HISTORIES = Path(__file__).parent / "histories"
 
 
 class Batches:
@@ -94,11 +90,7 @@ async def test_changes_made_while_a_broadcast_is_on_its_way_fold_into_the_next(
     assert batches.sent == [Broadcast.RULES, Broadcast.RULES]
     assert await handle.query(BroadcastWorkflow.idle)
 
-    history = await handle.fetch_history()
-    outcomes = await replay_histories_from_json([(history.workflow_id, history.to_json())])
-    assert all(o.ok for o in outcomes), outcomes
-    if name := os.environ.get("TICKETFLOW_RECORD_HISTORY"):
-        (HISTORIES / f"{name}.json").write_text(history.to_json())
+    await replays_and_is_kept(handle)
 
 
 async def test_an_idle_broadcaster_ends_and_the_next_change_starts_it_again(

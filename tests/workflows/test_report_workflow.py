@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
-import os
 from datetime import timedelta
-from pathlib import Path
 from uuid import uuid4
 
 from openpyxl import load_workbook  # type: ignore[import-untyped]
@@ -21,13 +19,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.reports import ReportJob, ReportSent
 from tests.persistence.factories import Desk
+from tests.support.histories import replays_and_is_kept
 from tests.support.standin import Answer, StandIn
 from ticketflow.settings import Settings
 from workers.main import build_worker
-from workflows.replay import replay_histories_from_json
 from workflows.report import ReportWorkflow
-
-HISTORIES = Path(__file__).parent / "histories"
 
 SENDGRID_PATH = "/v3/mail/send"
 
@@ -44,11 +40,7 @@ async def run_report(
             ReportWorkflow.run, job, id=f"report-test-{uuid4()}", task_queue=settings.task_queue
         )
         sent = await handle.result()
-    history = await handle.fetch_history()
-    outcomes = await replay_histories_from_json([(history.workflow_id, history.to_json())])
-    assert all(o.ok for o in outcomes), outcomes
-    if name := os.environ.get("TICKETFLOW_RECORD_HISTORY"):
-        (HISTORIES / f"{name}.json").write_text(history.to_json())
+    await replays_and_is_kept(handle)
     return sent
 
 
