@@ -69,8 +69,8 @@ MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 TokenDep = Annotated[str | None, Depends(oauth2_scheme)]
 
 
-async def get_current_user(session: SessionDep, settings: SettingsDep, token: TokenDep) -> User:
-    """The caller, from a valid access token of an active account."""
+async def get_signed_in_user(session: SessionDep, settings: SettingsDep, token: TokenDep) -> User:
+    """The caller, from a valid access token of an active account, whatever its password."""
     if not token:
         raise UnauthorizedError()
     try:
@@ -82,6 +82,20 @@ async def get_current_user(session: SessionDep, settings: SettingsDep, token: To
         raise UnauthorizedError("this account no longer exists")
     if user.status is UserStatus.INACTIVE:
         raise UnauthorizedError("this account is disabled")
+    return user
+
+
+SignedInUser = Annotated[User, Depends(get_signed_in_user)]
+
+
+async def get_current_user(user: SignedInUser) -> User:
+    """The caller, who may act: not holding a handed-out password they must change first."""
+    if user.password_change_required:
+        raise ApiError(
+            403,
+            "this account must choose a new password first (PUT /api/v1/auth/change-password)",
+            code="password_change_required",
+        )
     return user
 
 
@@ -98,7 +112,7 @@ async def get_optional_user(
     """
     if not token:
         return None
-    return await get_current_user(session, settings, token)
+    return await get_current_user(await get_signed_in_user(session, settings, token))
 
 
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]

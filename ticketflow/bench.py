@@ -28,7 +28,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
 # Per-request INFO lines from the HTTP client would swamp the output (and cost CPU).
-_QUIET_LOGGERS = ("httpx", "httpcore", "alembic", "api.seed")
+_QUIET_LOGGERS = ("httpx", "httpcore", "alembic", "api.seed.demo")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from domain.enums import Locale
 from ticketflow.bench_options import add_bench_arguments, positive_int
 from ticketflow.devstack.dev import DevOptions, run_dev
 from ticketflow.devstack.errors import DevStackError
@@ -70,11 +71,39 @@ def build_parser() -> argparse.ArgumentParser:
         help="worker processes on the task queue (default 1; about one per core)",
     )
     commands.add_parser("migrate", help="alembic upgrade head on DATABASE_URL")
+    init = commands.add_parser(
+        "init", help="make what a new desk needs: first admin, defaults, rules (idempotent)"
+    )
+    init.add_argument(
+        "--language",
+        choices=[locale.value for locale in Locale],
+        help="the desk's language (default: TICKETFLOW_LANGUAGE, else en)",
+    )
+    _add_admin(commands)
     replay = commands.add_parser("replay", help="replay workflow histories on the current code")
     replay.add_argument("files", nargs="*", type=Path, help="history JSON files")
     replay.add_argument("--query", help="replay the server's workflows matching this query")
     add_bench_arguments(commands.add_parser("bench", help="run the benchmark and print its table"))
     return parser
+
+
+def _add_admin(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    admin = commands.add_parser("admin", help="make an admin account, or reset a password")
+    actions = admin.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = actions.add_parser("create", help="a new admin (or a deleted one back)")
+    create.add_argument("--email", required=True)
+    create.add_argument("--name", default="Administrator")
+    create.add_argument(
+        "--promote", action="store_true", help="make an existing account with this e-mail admin"
+    )
+    reset = actions.add_parser("reset-password", help="a new password; its sessions end")
+    reset.add_argument("--email", required=True)
+    for action in (create, reset):
+        action.add_argument(
+            "--password-stdin",
+            action="store_true",
+            help="read the password from standard input (else one is generated and shown once)",
+        )
 
 
 def _add_dev(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -204,6 +233,72 @@ async def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+async def _init(args: argparse.Namespace, settings: Settings) -> int:
+    database_url = _require_database_url(settings)
+    from api.seed.admins import AdminError
+    from api.seed.bootstrap import initialise_desk
+    from persistence.db import create_engine, session_factory
+
+    language = Locale(args.language) if args.language else settings.language
+    engine = create_engine(database_url)
+    try:
+        async with session_factory(engine)() as session:
+            report = await initialise_desk(session, settings, language)
+    except AdminError as err:
+        raise ConfigError(str(err)) from err
+    finally:
+        await engine.dispose()
+    print(f"desk ({language.value}): {report.summary}", flush=True)
+    if report.admin_email:
+        print(f"admin: {_login(report.admin_email, report.admin_password)}", flush=True)
+    return EXIT_OK
+
+
+async def _admin(args: argparse.Namespace, settings: Settings) -> int:
+    database_url = _require_database_url(settings)
+    from api.seed import admins
+    from persistence.db import create_engine, session_factory
+
+    password = _read_password() if args.password_stdin else None
+    engine = create_engine(database_url)
+    try:
+        async with session_factory(engine)() as session:
+            if args.action == "create":
+                account = await admins.create_admin(
+                    session,
+                    args.email,
+                    password=password,
+                    name=args.name,
+                    locale=settings.language,
+                    promote=args.promote,
+                )
+            else:
+                account = await admins.reset_password(session, args.email, password=password)
+            await session.commit()
+    except admins.AdminError as err:
+        raise ConfigError(str(err)) from err
+    finally:
+        await engine.dispose()
+    print(f"{account.user.role.value}: {_login(account.user.email, account.generated_password)}")
+    return EXIT_OK
+
+
+def _read_password() -> str:
+    line = sys.stdin.readline().rstrip("\r\n")
+    if not line:
+        raise ConfigError("--password-stdin: no password on standard input")
+    return line
+
+
+def _login(email: str, generated_password: str | None) -> str:
+    if generated_password is None:
+        return f"{email} (password as given)"
+    return (
+        f"{email} / {generated_password}  "
+        "(one-time: it only lets you choose a new password at the first sign-in)"
+    )
+
+
 async def _replay(args: argparse.Namespace, settings: Settings) -> int:
     if not args.files and not args.query:
         raise ConfigError("give history files and/or --query '<visibility query>'")
@@ -252,6 +347,8 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], Coroutine[Any, Any
     "api": _api,
     "worker": _worker,
     "migrate": _migrate,
+    "init": _init,
+    "admin": _admin,
     "replay": _replay,
     "bench": _bench,
 }

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     admin_email: str = Field("admin@ticketflow.local", alias="TICKETFLOW_ADMIN_EMAIL")
     admin_password: SecretStr | None = Field(None, alias="TICKETFLOW_ADMIN_PASSWORD")
     public_url: str = Field("http://localhost:8000", alias="TICKETFLOW_PUBLIC_URL")
+    # The desk's language: what `ticketflow init` names its defaults and writes its rules in.
+    language: Locale = Field(Locale.EN, alias="TICKETFLOW_LANGUAGE")
 
     # Key (Fernet, urlsafe base64 of 32 bytes) that encrypts integration secrets at rest.
     secrets_key: SecretStr | None = Field(None, alias="TICKETFLOW_SECRETS_KEY")

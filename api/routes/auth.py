@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from api import ratelimit
-from api.deps import CurrentUser, RateLimiterDep, SessionDep, SettingsDep
+from api.deps import CurrentUser, RateLimiterDep, SessionDep, SettingsDep, SignedInUser
 from api.paths import API_PREFIX
 from api.schemas.auth import (
     ChangePasswordRequest,
@@ -132,7 +132,7 @@ async def refresh_token(
     summary="End this session (the given refresh token) or all of them [Auth]",
 )
 async def logout(
-    caller: CurrentUser,
+    caller: SignedInUser,
     session: SessionDep,
     settings: SettingsDep,
     body: LogoutRequest | None = None,
@@ -143,7 +143,7 @@ async def logout(
 
 
 @router.get("/me", summary="Your account [Auth]")
-async def me(caller: CurrentUser) -> UserOut:
+async def me(caller: SignedInUser) -> UserOut:
     return UserOut.model_validate(caller)
 
 
@@ -162,7 +162,7 @@ async def update_profile(caller: CurrentUser, session: SessionDep, body: Profile
     summary="Change your password; other sessions end, you get a fresh pair [Auth]",
 )
 async def change_password(
-    caller: CurrentUser, session: SessionDep, settings: SettingsDep, body: ChangePasswordRequest
+    caller: SignedInUser, session: SessionDep, settings: SettingsDep, body: ChangePasswordRequest
 ) -> TokenPair:
     pair = await service.change_password(
         session,

@@ -15,7 +15,7 @@ from fastapi.security.utils import get_authorization_scheme_param
 from pydantic_core import to_jsonable_python
 
 from api.app_state import live_of, resources_of
-from api.deps import CurrentUser, SessionDep, get_current_user
+from api.deps import CurrentUser, SessionDep, get_current_user, get_signed_in_user
 from api.errors import UnauthorizedError
 from api.paths import API_PREFIX
 from api.schemas.common import DEFAULT_LIMIT, PROBLEM_RESPONSES, Limit, Page
@@ -141,7 +141,7 @@ async def _authenticate(websocket: WebSocket, token: str) -> _Caller:
     except InvalidTokenError as exc:
         raise UnauthorizedError("invalid or expired access token") from exc
     async with resources_of(websocket).session_factory() as session:
-        user = await get_current_user(session, settings, token)
+        user = await get_current_user(await get_signed_in_user(session, settings, token))
     return _Caller(user.id, claims.expires_at)
 
 

@@ -42,6 +42,9 @@ class UserOut(BaseModel):
     notification_preferences: dict[str, bool] = Field(default_factory=dict)
     email_verified_at: datetime | None = None
     last_login_at: datetime | None = None
+    # True while the account holds a password it was handed: it must choose its own
+    # (`PUT /auth/change-password`) before anything else is allowed.
+    password_change_required: bool = False
     created_at: datetime
     updated_at: datetime
 

@@ -166,6 +166,8 @@ async def change_password(
     """Change the password; every other session ends, this one gets a fresh pair."""
     if not await verify_password(current, user.password_hash):
         raise InvalidInput("the current password is wrong")
+    if new == current:
+        raise InvalidInput("the new password must differ from the current one")
     await users_repo.set_password(session, user.id, await hash_password(new))
     await tokens_repo.revoke_all(session, user.id)
     return await issue_pair(session, settings, user)

@@ -1,4 +1,4 @@
-"""Automation rules: request bodies to stored rules, the dry run, and the seed's five rules."""
+"""Automation rules: request bodies to stored rules, and the dry run."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import Any
 from uuid import UUID
 
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.schemas.automation import (
@@ -20,7 +19,7 @@ from api.schemas.automation import (
     RuleUpdate,
     TicketRef,
 )
-from domain.enums import Role, TicketStatus
+from domain.enums import TicketStatus
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.lifecycle import priority_for
 from domain.rules import (
@@ -34,7 +33,7 @@ from domain.rules import (
     run_event_rules,
 )
 from domain.rules.actions import Action, AssignAgent, AssignDepartment, SendNotification
-from persistence.models import AutomationRule, Ticket, User
+from persistence.models import AutomationRule, Ticket
 from persistence.repositories import automation_rules as rules_repo
 from persistence.repositories import departments as departments_repo
 from persistence.repositories import tickets as tickets_repo
@@ -290,140 +289,3 @@ async def dry_run(session: AsyncSession, body: AutomationTest, now: datetime) ->
         matched_rule_ids=[r.rule_id for r in results if r.matched],
         results=results,
     )
-
-
-# -- the seed's five rules ---------------------------------------------------------------------
-
-SENIOR_AGENT = "{senior_agent_id}"  # replaced when seeding; see `predefined_rules`
-
-# The seed's PREDEFINED_RULES, in English. Positions put the rules that set a priority
-# before the one that reacts to P1, so a VIP's ticket (made P1 by a rule) also alerts the
-# manager; a VIP's password question ends up P1 (the VIP rule runs after the password one).
-PREDEFINED_RULES: tuple[dict[str, Any], ...] = (
-    {
-        "name": "Password reset: P3 and tag",
-        "description": 'A description mentioning "contraseña" or "password" is a password '
-        "reset: priority P3, tag password_reset.",
-        "trigger": "created",
-        "position": 10,
-        "conditions": {
-            "any": [
-                {"field": "description", "operator": "contains", "value": "contraseña"},
-                {"field": "description", "operator": "contains", "value": "password"},
-            ]
-        },
-        "actions": [
-            {"type": "set_priority", "priority": "P3"},
-            {"type": "add_tag", "tag": "password_reset"},
-        ],
-    },
-    {
-        "name": "VIP requester: P1 and a senior agent",
-        "description": "Tickets from VIP users become P1 and go to the senior agent (the "
-        "first agent of the support department, chosen when the rule is seeded).",
-        "trigger": "created",
-        "position": 20,
-        "conditions": {"field": "requester_vip", "operator": "equals", "value": True},
-        "actions": [
-            {"type": "set_priority", "priority": "P1"},
-            {"type": "assign_agent", "agent_id": SENIOR_AGENT},
-        ],
-    },
-    {
-        "name": "P1: notify the manager and open an incident",
-        "description": "A new P1 ticket alerts the department manager at once and opens an "
-        "incident.",
-        "trigger": "created",
-        "position": 30,
-        "conditions": {"field": "priority", "operator": "equals", "value": "P1"},
-        "actions": [
-            {"type": "send_notification", "target": "manager", "message": "Critical ticket"},
-            {"type": "create_incident"},
-        ],
-    },
-    {
-        "name": "SLA about to expire: alert the agent",
-        "description": "When less than 30 minutes are left on a running SLA clock, the "
-        "assignee is warned, once per cycle.",
-        "trigger": "time",
-        "position": 40,
-        "conditions": {"field": "sla_minutes_remaining", "operator": "less_than", "value": 30},
-        "actions": [
-            {
-                "type": "send_notification",
-                "target": "assignee",
-                "message": "The SLA expires in under 30 minutes",
-            }
-        ],
-    },
-    {
-        "name": "No activity for 24 h: close",
-        "description": "A ticket waiting on its requester (resolved or on hold) with no "
-        "activity for 24 hours is closed for inactivity, and the requester told. Tickets "
-        "waiting on the helpdesk are never closed this way.",
-        "trigger": "time",
-        "position": 50,
-        "conditions": {
-            "all": [
-                {"field": "hours_since_activity", "operator": "greater_than", "value": 24},
-                {"field": "status", "operator": "in", "value": ["resolved", "on_hold"]},
-            ]
-        },
-        "actions": [
-            {"type": "close", "for_inactivity": True},
-            {
-                "type": "send_notification",
-                "target": "requester",
-                "message": "Your ticket was closed for inactivity",
-            },
-        ],
-    },
-)
-
-
-def _with_agent(actions: list[dict[str, Any]], agent_id: UUID | None) -> list[dict[str, Any]]:
-    out = []
-    for action in actions:
-        if action.get("agent_id") == SENIOR_AGENT:
-            if agent_id is None:
-                continue  # no agent to assign: the rule still raises the priority
-            action = {**action, "agent_id": str(agent_id)}
-        out.append(action)
-    return out
-
-
-def predefined_rules(senior_agent_id: UUID | None) -> list[Rule]:
-    """The five rules, validated, with the senior agent filled in (or that action dropped)."""
-    return [
-        validated({**data, "actions": _with_agent(data["actions"], senior_agent_id)})
-        for data in PREDEFINED_RULES
-    ]
-
-
-async def first_agent_of(session: AsyncSession, department_id: UUID) -> UUID | None:
-    """The department's senior agent for the VIP rule: its longest-standing agent."""
-    statement = (
-        select(User.id)
-        .where(
-            User.department_id == department_id,
-            User.role == Role.AGENT,
-            User.deleted_at.is_(None),
-        )
-        .order_by(User.created_at, User.id)
-        .limit(1)
-    )
-    return await session.scalar(statement)
-
-
-async def seed_rules(session: AsyncSession, created_by: UUID, senior_agent_id: UUID | None) -> int:
-    """Store the predefined rules that are not there yet (by name); how many were added.
-
-    Flushes but does not commit: the caller's transaction decides. Pick `senior_agent_id`
-    with `first_agent_of(session, <support department>)`.
-    """
-    added = 0
-    for rule in predefined_rules(senior_agent_id):
-        if await rules_repo.get_by_name(session, rule.name) is None:
-            await rules_repo.create(session, RuleFields.of(rule), created_by)
-            added += 1
-    return added

@@ -13,6 +13,7 @@ from persistence.models.content import (
 from persistence.models.integrations import DeliveryStatus, Integration, WebhookDelivery
 from persistence.models.notifications import Notification
 from persistence.models.people import Department, User
+from persistence.models.seeding import SeededItem
 from persistence.models.sla import SlaHistory, SlaPolicy
 from persistence.models.tickets import (
     TICKET_NUMBER_SEQ,
@@ -50,6 +51,7 @@ __all__ = [
     "RefreshToken",
     "ResponseTemplate",
     "RuleTrigger",
+    "SeededItem",
     "SlaHistory",
     "SlaPolicy",
     "TextEnum",

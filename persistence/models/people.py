@@ -70,5 +70,10 @@ class User(HasId, HasTimestamps, Base):
     # Firebase Cloud Messaging device tokens, one per signed-in device.
     push_tokens: Mapped[list[str]] = mapped_column(default=list, server_default=text("'{}'"))
     email_verified_at: Mapped[datetime | None]
+    # A generated password handed to an operator (`ticketflow init`, `ticketflow admin`) works
+    # once: until the account chooses its own, it can do nothing but change it.
+    password_change_required: Mapped[bool] = mapped_column(
+        default=False, server_default=text("false")
+    )
     last_login_at: Mapped[datetime | None]
     deleted_at: Mapped[datetime | None]

@@ -55,6 +55,25 @@ async def get_by_email(session: AsyncSession, email: str) -> User | None:
     return await session.scalar(_live().where(func.lower(User.email) == normalize_email(email)))
 
 
+async def find_any_by_email(session: AsyncSession, email: str) -> User | None:
+    """The account holding `email`, deleted or not (the unique index covers both)."""
+    return await session.scalar(
+        select(User).where(func.lower(User.email) == normalize_email(email))
+    )
+
+
+async def admin_exists(session: AsyncSession) -> bool:
+    """Whether any live, active account has the admin role."""
+    statement = _live().where(User.role == Role.ADMIN, User.status != UserStatus.INACTIVE)
+    return await session.scalar(statement.limit(1)) is not None
+
+
+async def oldest_admin_id(session: AsyncSession) -> UUID | None:
+    """The first admin account ever made, deleted or not (what seeded content is by)."""
+    statement = select(User.id).where(User.role == Role.ADMIN).order_by(User.created_at, User.id)
+    return await session.scalar(statement.limit(1))
+
+
 async def get_many(session: AsyncSession, user_ids: Sequence[UUID]) -> dict[UUID, User]:
     users = await session.scalars(_live().where(User.id.in_(set(user_ids))))
     return {user.id: user for user in users}
@@ -71,6 +90,7 @@ async def create(
     locale: Locale = Locale.EN,
     skills: Sequence[str] = (),
     phone: str | None = None,
+    password_change_required: bool = False,
 ) -> User:
     """Insert a user; a taken e-mail raises `IntegrityError` (unique on lower(email))."""
     user = User(
@@ -82,6 +102,7 @@ async def create(
         locale=locale,
         skills=list(skills),
         phone=phone,
+        password_change_required=password_change_required,
     )
     session.add(user)
     await session.flush()
@@ -138,8 +159,36 @@ async def update_profile(
     return await _update(session, user_id, **values)
 
 
-async def set_password(session: AsyncSession, user_id: UUID, password_hash: str) -> bool:
-    return await _update(session, user_id, password_hash=password_hash) is not None
+async def set_password(
+    session: AsyncSession, user_id: UUID, password_hash: str, *, change_required: bool = False
+) -> bool:
+    """A new password; `change_required` makes it good only for choosing another."""
+    changed = await _update(
+        session, user_id, password_hash=password_hash, password_change_required=change_required
+    )
+    return changed is not None
+
+
+async def restore_as_admin(
+    session: AsyncSession, user_id: UUID, password_hash: str, *, change_required: bool
+) -> User:
+    """Make the account an active admin again, deleted or not, with this password."""
+    statement = (
+        update(User)
+        .where(User.id == user_id)
+        .values(
+            role=Role.ADMIN,
+            status=UserStatus.ACTIVE,
+            deleted_at=None,
+            password_hash=password_hash,
+            password_change_required=change_required,
+        )
+        .returning(User)
+    )
+    user = await session.scalar(statement, execution_options={"populate_existing": True})
+    if user is None:
+        raise LookupError(f"no user {user_id}")
+    return user
 
 
 async def record_login(session: AsyncSession, user_id: UUID) -> None:

@@ -12,7 +12,10 @@ import pytest
 import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.security import hash_password
+from domain.enums import Role
 from persistence.models import User
+from persistence.repositories import users as users_repo
 from tests.api.conftest import PASSWORD, ApiWith, People, assert_problem
 from ticketflow.settings import Settings
 
@@ -43,8 +46,9 @@ async def test_register_logs_in_as_a_plain_user_without_exposing_the_hash(
     assert isinstance(user, dict)
     assert user["role"] == "user"
     assert user["email"] == email.lower()
-    assert "password" not in str(body)
-    assert "hash" not in str(user)
+    assert PASSWORD not in str(body)
+    assert not [key for key in user if key == "password" or "hash" in key]
+    assert "$argon2" not in str(user)
 
     me = await api.get(f"{AUTH}/me", headers={"Authorization": f"Bearer {body['access_token']}"})
     assert me.status_code == 200
@@ -269,3 +273,32 @@ async def test_users_choose_their_channels_and_devices(
     assert user is not None and user.push_tokens == ["a", "b"]
     for bad in ({"notification_preferences": {"fax": True}}, {"push_tokens": [""]}):
         assert_problem(await api.put(f"{AUTH}/update-profile", json=bad, headers=headers), 422)
+
+
+async def test_a_handed_out_password_only_lets_its_holder_choose_another(
+    api: httpx.AsyncClient, session_factory: async_sessionmaker[AsyncSession], people: People
+) -> None:
+    admin = await people.make(Role.ADMIN)
+    async with session_factory.begin() as session:
+        handed_out = await hash_password("printed once 1")
+        await users_repo.set_password(session, admin.id, handed_out, change_required=True)
+    login = await api.post(
+        f"{AUTH}/login", json={"email": admin.email, "password": "printed once 1"}
+    )
+    assert login.status_code == 200, login.text
+    assert login.json()["user"]["password_change_required"] is True
+    headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+    refused = assert_problem(await api.get("/api/v1/tickets", headers=headers), 403)
+    assert refused["type"].endswith(":password_change_required")
+    assert "change-password" in refused["detail"]
+    assert (await api.get(f"{AUTH}/me", headers=headers)).status_code == 200
+    same = {"current_password": "printed once 1", "new_password": "printed once 1"}
+    assert_problem(await api.put(f"{AUTH}/change-password", headers=headers, json=same), 422)
+
+    chosen = {"current_password": "printed once 1", "new_password": "chosen by me 2"}
+    changed = await api.put(f"{AUTH}/change-password", headers=headers, json=chosen)
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["user"]["password_change_required"] is False
+    fresh = {"Authorization": f"Bearer {changed.json()['access_token']}"}
+    assert (await api.get("/api/v1/tickets", headers=fresh)).status_code == 200

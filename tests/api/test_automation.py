@@ -18,10 +18,8 @@ import pytest_asyncio
 from sqlalchemy import delete as sa_delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.services.automation import PREDEFINED_RULES, first_agent_of, seed_rules
 from domain.enums import Impact, Priority, Role, Source, TicketStatus, Urgency
 from persistence.models import AutomationRule, Ticket
-from persistence.repositories import automation_rules as rules_repo
 from persistence.repositories import tickets as tickets_repo
 from tests.api.conftest import Desk, People, Person, assert_problem
 
@@ -362,50 +360,6 @@ async def test_dry_run_tests_named_rules_even_when_disabled(
     assert missing in problem["detail"]
     bad = await api.post(TEST, headers=desk.admin.auth, json={"ticket": {"priority": "P9"}})
     assert_problem(bad, 422)
-
-
-# -- the seed's rules --------------------------------------------------------------------------
-
-NAMES = [data["name"] for data in PREDEFINED_RULES]
-
-
-async def forget_predefined(session: AsyncSession) -> None:
-    """Start from none of the five (in a transaction that is rolled back afterwards)."""
-    for name in NAMES:
-        while (row := await rules_repo.get_by_name(session, name)) is not None:
-            await rules_repo.delete_rule(session, row.id)
-
-
-async def test_seeding_the_predefined_rules_is_idempotent(
-    session_factory: async_sessionmaker[AsyncSession], desk: Desk
-) -> None:
-    async with session_factory() as session:  # never committed: other tests never see it
-        await forget_predefined(session)
-        senior = await first_agent_of(session, desk.department_id)
-        assert senior == desk.manager.id  # the department's longest-standing agent
-        assert await seed_rules(session, desk.admin.id, senior) == 5
-        assert await seed_rules(session, desk.admin.id, senior) == 0
-        stored = [await rules_repo.get_by_name(session, name) for name in NAMES]
-        rules = rules_repo.to_rules(row for row in stored if row is not None)
-        assert [r.trigger.value for r in rules] == ["created"] * 3 + ["time"] * 2
-        vip = rules[1].model_dump(mode="json")
-        assert vip["actions"][1] == {"type": "assign_agent", "agent_id": str(senior)}
-        assert all(row is not None and row.created_by == desk.admin.id for row in stored)
-        await session.rollback()
-
-
-async def test_without_a_senior_agent_the_vip_rule_only_raises_the_priority(
-    session_factory: async_sessionmaker[AsyncSession], people: People, desk: Desk
-) -> None:
-    empty = await people.department("Nobody here")
-    async with session_factory() as session:
-        await forget_predefined(session)
-        assert await first_agent_of(session, empty) is None
-        await seed_rules(session, desk.admin.id, None)
-        row = await rules_repo.get_by_name(session, NAMES[1])
-        assert row is not None
-        assert row.actions == [{"type": "set_priority", "priority": "P1"}]
-        await session.rollback()
 
 
 async def test_rules_must_name_agents_and_departments_that_exist(

@@ -12,11 +12,9 @@ from uuid import uuid4
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.services.templates import DEFAULT_TEMPLATES, seed_templates
+from api.seed.templates import DEFAULT_TEMPLATES
 from domain.enums import Role
-from persistence.repositories import templates as templates_repo
 from tests.api.conftest import Desk, People, Person, assert_problem
 from tests.api.test_tickets import open_ticket
 
@@ -281,22 +279,6 @@ async def test_every_default_template_renders_for_a_ticket(
         assert "Requester" in rendered["body"]
         assert "{{" not in rendered["body"]
         assert "{%" not in rendered["body"]
-
-
-async def test_seeding_the_default_templates_is_idempotent(
-    session_factory: async_sessionmaker[AsyncSession], desk: Desk
-) -> None:
-    async with session_factory() as session:  # never committed: other tests never see it
-        for seed in DEFAULT_TEMPLATES:
-            while (row := await templates_repo.find(session, seed.name, seed.locale)) is not None:
-                await templates_repo.delete_template(session, row.id)
-        assert await seed_templates(session, desk.admin.id) == len(DEFAULT_TEMPLATES)
-        assert await seed_templates(session, desk.admin.id) == 0
-        stored = [await templates_repo.find(session, s.name, s.locale) for s in DEFAULT_TEMPLATES]
-        assert all(row is not None and row.created_by == desk.admin.id for row in stored)
-        categories = {(s.category, s.locale.value) for s in DEFAULT_TEMPLATES}
-        assert len(categories) == len(DEFAULT_TEMPLATES) >= 8  # four kinds, each in es and en
-        await session.rollback()
 
 
 @pytest.mark.usefixtures("worker")

@@ -23,6 +23,9 @@ _SETTINGS_VARIABLES = (
     "TEMPORAL_NAMESPACE",
     "TICKETFLOW_TASK_QUEUE",
     "TICKETFLOW_PUBLIC_URL",
+    "TICKETFLOW_ADMIN_EMAIL",
+    "TICKETFLOW_ADMIN_PASSWORD",
+    "TICKETFLOW_LANGUAGE",
 )
 
 
@@ -45,7 +48,9 @@ class Completed:
     stderr: str
 
 
-async def run_cli(*args: str, cwd: Path, env: Mapping[str, str] | None = None) -> Completed:
+async def run_cli(
+    *args: str, cwd: Path, env: Mapping[str, str] | None = None, stdin: bytes | None = None
+) -> Completed:
     """Run the CLI to completion; `cwd` should hold no `.env` the test does not expect.
 
     Bound it with `asyncio.timeout`: a cancelled run kills the child.
@@ -54,12 +59,12 @@ async def run_cli(*args: str, cwd: Path, env: Mapping[str, str] | None = None) -
         *cli_command(*args),
         cwd=cwd,
         env=dict(env) if env is not None else clean_env(),
-        stdin=asyncio.subprocess.DEVNULL,
+        stdin=asyncio.subprocess.DEVNULL if stdin is None else asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
     try:
-        stdout, stderr = await process.communicate()
+        stdout, stderr = await process.communicate(stdin)
     finally:
         if process.returncode is None:
             process.kill()

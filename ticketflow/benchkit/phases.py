@@ -36,7 +36,7 @@ from ticketflow.benchkit.stats import (
 from ticketflow.benchkit.time_rules import FiringProbe, rule_body
 from ticketflow.benchkit.timer_starts import sample_armed_late_ms
 
-BENCH_DEPARTMENT = "IT Support"  # seeded by api.seed
+BENCH_DEPARTMENT = "IT Support"  # seeded by api.seed.demo
 _BROADCAST_WAIT_S = 300.0
 
 

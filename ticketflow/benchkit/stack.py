@@ -161,7 +161,7 @@ async def _migrated_sessions(
 async def _seed(
     sessions: async_sessionmaker[AsyncSession], client: Client, settings: Settings
 ) -> None:
-    from api.seed import seed_demo
+    from api.seed.demo import seed_demo
 
     await seed_demo(sessions, client, settings)
 

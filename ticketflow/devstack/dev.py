@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from temporalio.client import Client
     from temporalio.worker import Worker
 
-    from api.seed import DemoSeed
+    from api.seed.demo import DemoSeed
 
 # Written into every data dir we create: `--fresh` wipes only directories carrying it.
 _MARKER = ".ticketflow-data-dir"
@@ -112,7 +112,7 @@ async def _open_database(
 async def _seed(
     sessions: async_sessionmaker[AsyncSession], client: Client, settings: Settings
 ) -> DemoSeed:
-    from api.seed import seed_demo
+    from api.seed.demo import seed_demo
 
     return await seed_demo(sessions, client, settings)
 

@@ -11,10 +11,11 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
-from api.seed import TICKETS, seed_demo
-from api.services.automation import PREDEFINED_RULES
-from api.services.knowledge_base import DEFAULT_ARTICLES
-from api.services.templates import DEFAULT_TEMPLATES
+from api.seed.articles import DEFAULT_ARTICLES
+from api.seed.demo import TICKETS, seed_demo
+from api.seed.rules import PREDEFINED_RULES
+from api.seed.templates import DEFAULT_TEMPLATES
+from persistence.repositories import users as users_repo
 from ticketflow.settings import Settings
 
 
@@ -87,3 +88,21 @@ async def test_seed_honours_a_configured_admin_password(
     )
     assert ok.status_code == 200
     assert ok.json()["user"]["role"] == "admin"
+
+
+@pytest.mark.usefixtures("worker")
+async def test_a_demo_user_an_admin_deleted_stays_deleted(
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    dev_env: WorkflowEnvironment,
+) -> None:
+    await seed_demo(session_factory, dev_env.client, settings)
+    async with session_factory.begin() as session:
+        agent = await users_repo.get_by_email(session, "it.agent2@ticketflow.local")
+        assert agent is not None
+        await users_repo.soft_delete(session, agent.id)
+
+    again = await seed_demo(session_factory, dev_env.client, settings)  # no unique-key crash
+    assert "users" not in again.created
+    async with session_factory() as session:
+        assert await users_repo.get_by_email(session, "it.agent2@ticketflow.local") is None
