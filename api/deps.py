@@ -74,7 +74,7 @@ async def get_signed_in_user(session: SessionDep, settings: SettingsDep, token: 
     if not token:
         raise UnauthorizedError()
     try:
-        claims = decode_token(settings.jwt_secret.get_secret_value(), token, TokenType.ACCESS)
+        claims = decode_token(settings.access_keys, token, TokenType.ACCESS)
     except InvalidTokenError as exc:
         raise UnauthorizedError("invalid or expired access token") from exc
     user = await users_repo.get(session, claims.subject)

@@ -1,4 +1,8 @@
-"""Password hashing (argon2, off the event loop) and JWT access/refresh tokens (HS256)."""
+"""Password hashing (argon2, off the event loop) and JWT access/refresh tokens (HS256).
+
+Tokens are signed with the access key ring (`JWT_SECRET`, and the previous secrets still
+honoured); each names its key in its `kid` header.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +17,10 @@ import jwt
 from pwdlib import PasswordHash
 
 from domain.enums import Role
+from security.signing import KeyRing
 
 ACCESS_TTL = timedelta(minutes=15)
 REFRESH_TTL = timedelta(days=7)
-ALGORITHM = "HS256"
 
 _hasher = PasswordHash.recommended()
 # A hash of nothing in particular: verifying against it when the e-mail is unknown keeps a
@@ -58,7 +62,7 @@ class InvalidTokenError(Exception):
 
 
 def issue_token(
-    secret: str, user_id: UUID, role: Role, kind: TokenType, now: datetime | None = None
+    keys: KeyRing, user_id: UUID, role: Role, kind: TokenType, now: datetime | None = None
 ) -> IssuedToken:
     issued = now or datetime.now(UTC)
     expires = issued + (ACCESS_TTL if kind is TokenType.ACCESS else REFRESH_TTL)
@@ -71,15 +75,13 @@ def issue_token(
         "iat": int(issued.timestamp()),
         "exp": int(expires.timestamp()),
     }
-    return IssuedToken(jwt.encode(payload, secret, algorithm=ALGORITHM), claims)
+    return IssuedToken(keys.encode(payload), claims)
 
 
-def decode_token(secret: str, token: str, expected: TokenType) -> TokenClaims:
+def decode_token(keys: KeyRing, token: str, expected: TokenType) -> TokenClaims:
     try:
-        payload = jwt.decode(
+        payload = keys.decode(
             token,
-            secret,
-            algorithms=[ALGORITHM],
             options={"require": ["sub", "exp", "iat", "jti", "type", "role"]},
         )
         if payload["type"] != expected.value:

@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,8 +37,9 @@ from domain.notices import (
 from domain.ticket import NotificationIntent
 from persistence.models import Notification, NotificationChannel, NotificationStatus, User, table_of
 from persistence.readmodel import Recipients, Wording, wanted_users
-from persistence.surveys import issue_survey_token, survey_url
 from persistence.webhooks import plan_webhook_deliveries
+from security.signing import KeyRing
+from security.survey_links import issue_survey_token, survey_url
 
 _notifications = table_of(Notification)
 
@@ -64,22 +64,21 @@ _CHANNEL_EXCERPT_CHARS = 300
 class Links:
     """Where a ticket lives for the people notified of it (under the public URL).
 
-    `survey_secret` (the app's JWT secret) signs the satisfaction-survey links; without it
-    (a worker that plans no notices) a survey link falls back to the ticket itself.
+    `link_keys` sign the satisfaction-survey links; without them (a worker that plans no
+    notices) a survey link falls back to the ticket itself.
     """
 
     base: str
-    survey_secret: SecretStr | None = None
+    link_keys: KeyRing | None = None
 
     def ticket(self, number: int) -> str:
         return f"{self.base.rstrip('/')}/api/v1/tickets/{number}"
 
     def survey(self, number: int, requester_id: UUID) -> str:
         """The ticket's survey page, which its requester answers from a browser, no login."""
-        if self.survey_secret is None:
+        if self.link_keys is None:
             return self.ticket(number)
-        secret = self.survey_secret.get_secret_value()
-        return survey_url(self.base, issue_survey_token(secret, number, requester_id))
+        return survey_url(self.base, issue_survey_token(self.link_keys, number, requester_id))
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_dev(commands)
     api = commands.add_parser("api", help="run the HTTP API (configured by environment)")
-    api.add_argument("--dev", action="store_true", help="allow the built-in JWT secret")
+    api.add_argument("--dev", action="store_true", help="allow the built-in development secrets")
     api.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     api.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     api.add_argument(
@@ -64,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     # How `--processes` hands its listening socket to each process.
     api.add_argument("--fd", type=int, help=argparse.SUPPRESS)
     worker = commands.add_parser("worker", help="run a Temporal worker (configured by environment)")
+    worker.add_argument("--dev", action="store_true", help="allow the built-in development secrets")
     worker.add_argument(
         "--processes",
         type=positive_int,
@@ -171,12 +172,8 @@ async def _dev(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _api(args: argparse.Namespace, settings: Settings) -> int:
-    if settings.uses_default_jwt_secret and not args.dev:
-        raise ConfigError(
-            "refusing to start: JWT_SECRET is the built-in development secret. "
-            "Set JWT_SECRET to a long random value (e.g. `openssl rand -hex 32`), "
-            "or pass --dev on a development machine."
-        )
+    if not args.dev:
+        _refuse_unfit_keys(settings.signing_problems())
     _require_database_url(settings)
     if args.processes > 1:
         from ticketflow.devstack.supervisor import serve_api_processes
@@ -202,11 +199,15 @@ async def _api(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    if not args.dev:
+        # The worker signs the links in messages; access tokens are the API's alone.
+        _refuse_unfit_keys(settings.signing_problems(access=False))
     database_url = _require_database_url(settings)
     if args.processes > 1:
         from ticketflow.devstack.supervisor import serve_worker_processes
 
-        return await serve_worker_processes(processes=args.processes)
+        flags = ["--dev"] if args.dev else []
+        return await serve_worker_processes(processes=args.processes, flags=flags)
     from persistence.db import create_engine, session_factory
     from workers.main import build_worker
 
@@ -322,6 +323,16 @@ async def _bench(args: argparse.Namespace, settings: Settings) -> int:
     from ticketflow.bench import plan_from, run
 
     return await run(plan_from(args), settings)
+
+
+def _refuse_unfit_keys(problems: list[str]) -> None:
+    if problems:
+        raise ConfigError(
+            "refusing to start in production mode: "
+            + "; ".join(problems)
+            + ". Set each to its own long random value (e.g. `openssl rand -hex 32`), "
+            "or pass --dev on a development machine."
+        )
 
 
 def _require_database_url(settings: Settings) -> str:

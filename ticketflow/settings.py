@@ -9,8 +9,10 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.enums import Locale
+from security.signing import KeyRing, split_secrets, weakness
 
 DEV_JWT_SECRET = "ticketflow-dev-secret-change-me-0123456789"
+DEV_LINK_SECRET = "ticketflow-dev-link-secret-change-me-01234"
 DEFAULT_TASK_QUEUE = "ticketflow"
 
 
@@ -21,7 +23,14 @@ class Settings(BaseSettings):
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
     task_queue: str = Field(DEFAULT_TASK_QUEUE, alias="TICKETFLOW_TASK_QUEUE")
+    # Signs access and refresh tokens. The previous secrets (comma-separated) still verify,
+    # so a new one can be rolled out without logging everyone out.
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    jwt_previous_secrets: SecretStr | None = None
+    # Signs links in messages (survey pages, the Slack install's state): never the same key
+    # as access tokens, so a link can never be made into a login, nor the other way round.
+    link_secret: SecretStr = Field(SecretStr(DEV_LINK_SECRET), alias="TICKETFLOW_LINK_SECRET")
+    link_previous_secrets: SecretStr | None = Field(None, alias="TICKETFLOW_LINK_PREVIOUS_SECRETS")
     admin_email: str = Field("admin@ticketflow.local", alias="TICKETFLOW_ADMIN_EMAIL")
     admin_password: SecretStr | None = Field(None, alias="TICKETFLOW_ADMIN_PASSWORD")
     public_url: str = Field("http://localhost:8000", alias="TICKETFLOW_PUBLIC_URL")
@@ -59,8 +68,41 @@ class Settings(BaseSettings):
     slack_channel_locale: Locale = Locale.EN
 
     @property
-    def uses_default_jwt_secret(self) -> bool:
-        return self.jwt_secret.get_secret_value() == DEV_JWT_SECRET
+    def access_keys(self) -> KeyRing:
+        """The keys of access and refresh tokens."""
+        return _ring(self.jwt_secret, self.jwt_previous_secrets)
+
+    @property
+    def link_keys(self) -> KeyRing:
+        """The keys of signed links."""
+        return _ring(self.link_secret, self.link_previous_secrets)
+
+    def signing_problems(self, *, access: bool = True, links: bool = True) -> list[str]:
+        """What makes these signing keys unfit for production (empty when they are fit).
+
+        The built-in development secrets, a missing or short (< 32 bytes) secret, and one
+        secret doing both jobs are all refused.
+        """
+        jwt_secret = self.jwt_secret.get_secret_value()
+        link_secret = self.link_secret.get_secret_value()
+        checks = [
+            *([("JWT_SECRET", jwt_secret, DEV_JWT_SECRET)] if access else []),
+            *([("TICKETFLOW_LINK_SECRET", link_secret, DEV_LINK_SECRET)] if links else []),
+        ]
+        problems = []
+        for name, secret, built_in in checks:
+            if secret == built_in:
+                problems.append(f"{name} is the built-in development secret")
+            elif reason := weakness(name, secret):
+                problems.append(reason)
+        if access and links and jwt_secret == link_secret:
+            problems.append("JWT_SECRET and TICKETFLOW_LINK_SECRET must differ")
+        return problems
+
+
+def _ring(current: SecretStr, previous: SecretStr | None) -> KeyRing:
+    older = split_secrets(previous.get_secret_value() if previous else None)
+    return KeyRing.of(current.get_secret_value(), older)
 
 
 @lru_cache(maxsize=1)

@@ -53,14 +53,7 @@ def build_worker(
     task_queue: str | None = None,
 ) -> Worker:
     """A worker for the ticket workflow, its activities wired to their collaborators."""
-    links = Links(settings.public_url, settings.jwt_secret)
-    if settings.uses_default_jwt_secret:
-        # The worker signs survey links with it and the API checks them, and a production API
-        # refuses the default: with it, links sent from here open only on a `--dev` API.
-        log.warning(
-            "JWT_SECRET is the development default: set it to the API's, "
-            "or the survey links in messages will not open"
-        )
+    links = Links(settings.public_url, settings.link_keys)
     channels = Channels(settings)
     _log_recording_only(channels)
     sending = frozenset(c for c in EXTERNAL_CHANNELS if channels.configured(c))

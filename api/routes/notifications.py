@@ -137,7 +137,7 @@ async def _authenticate(websocket: WebSocket, token: str) -> _Caller:
     """The token's user, held to the same checks as a REST call (active, not deleted)."""
     settings: Settings = websocket.app.state.settings
     try:
-        claims = decode_token(settings.jwt_secret.get_secret_value(), token, TokenType.ACCESS)
+        claims = decode_token(settings.access_keys, token, TokenType.ACCESS)
     except InvalidTokenError as exc:
         raise UnauthorizedError("invalid or expired access token") from exc
     async with resources_of(websocket).session_factory() as session:

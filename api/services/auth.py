@@ -38,18 +38,14 @@ RESET_TTL = timedelta(hours=1)
 VERIFY_TTL = timedelta(days=3)
 
 
-def _secret(settings: Settings) -> str:
-    return settings.jwt_secret.get_secret_value()
-
-
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 async def issue_pair(session: AsyncSession, settings: Settings, user: User) -> TokenPair:
     """A fresh access token and a stored (revocable) refresh token."""
-    access = issue_token(_secret(settings), user.id, user.role, TokenType.ACCESS)
-    refresh = issue_token(_secret(settings), user.id, user.role, TokenType.REFRESH)
+    access = issue_token(settings.access_keys, user.id, user.role, TokenType.ACCESS)
+    refresh = issue_token(settings.access_keys, user.id, user.role, TokenType.REFRESH)
     await tokens_repo.issue_refresh(
         session, jti=refresh.claims.jti, user_id=user.id, expires_at=refresh.claims.expires_at
     )
@@ -122,13 +118,13 @@ async def refresh(session: AsyncSession, settings: Settings, token: str) -> Toke
     A revoked token presented again means it was copied: every session of its user ends.
     """
     try:
-        claims = decode_token(_secret(settings), token, TokenType.REFRESH)
+        claims = decode_token(settings.access_keys, token, TokenType.REFRESH)
     except InvalidTokenError as error:
         raise UnauthorizedError("invalid or expired refresh token") from error
     user = await users_repo.get(session, claims.subject)
     if user is None or user.status is UserStatus.INACTIVE:
         raise UnauthorizedError("this account is no longer active")
-    new = issue_token(_secret(settings), user.id, user.role, TokenType.REFRESH)
+    new = issue_token(settings.access_keys, user.id, user.role, TokenType.REFRESH)
     rotated = await tokens_repo.rotate_refresh(
         session, old_jti=claims.jti, new_jti=new.claims.jti, expires_at=new.claims.expires_at
     )
@@ -140,7 +136,7 @@ async def refresh(session: AsyncSession, settings: Settings, token: str) -> Toke
             log.warning("refresh token reuse for user %s: %d sessions revoked", user.id, revoked)
             raise UnauthorizedError("this refresh token was already used; please log in again")
         raise UnauthorizedError("invalid or expired refresh token")
-    access = issue_token(_secret(settings), user.id, user.role, TokenType.ACCESS)
+    access = issue_token(settings.access_keys, user.id, user.role, TokenType.ACCESS)
     return _pair(access.token, new.token, user)
 
 
@@ -152,7 +148,7 @@ async def logout(
         await tokens_repo.revoke_all(session, user.id)
         return
     try:
-        claims = decode_token(_secret(settings), refresh_token, TokenType.REFRESH)
+        claims = decode_token(settings.access_keys, refresh_token, TokenType.REFRESH)
     except InvalidTokenError as error:
         raise InvalidInput("not a valid refresh token") from error
     if claims.subject != user.id:

@@ -63,16 +63,14 @@ def authorize_url(settings: Settings, admin_id: UUID, now: datetime | None = Non
     """Where to send the admin's browser to approve the app in their workspace."""
     client_id, _ = _configured(settings)
     issued = now or datetime.now(UTC)
-    state = jwt.encode(
+    state = settings.link_keys.encode(
         {
             "sub": str(admin_id),
             "aud": _STATE_AUDIENCE,
             "iat": issued,
             "exp": issued + STATE_TTL,
             "jti": str(uuid4()),
-        },
-        settings.jwt_secret.get_secret_value(),
-        algorithm="HS256",
+        }
     )
     query = {
         "client_id": client_id,
@@ -85,10 +83,8 @@ def authorize_url(settings: Settings, admin_id: UUID, now: datetime | None = Non
 
 def _check_state(settings: Settings, state: str) -> None:
     try:
-        jwt.decode(
+        settings.link_keys.decode(
             state,
-            settings.jwt_secret.get_secret_value(),
-            algorithms=["HS256"],
             audience=_STATE_AUDIENCE,
             options={"require": ["sub", "exp", "aud"]},
         )

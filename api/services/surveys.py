@@ -24,7 +24,7 @@ from domain.enums import Locale, UserStatus
 from domain.errors import NotFound, TicketflowError
 from persistence.models import User
 from persistence.repositories import users as users_repo
-from persistence.surveys import ExpiredSurveyToken, InvalidSurveyToken, read_survey_token
+from security.survey_links import ExpiredSurveyToken, InvalidSurveyToken, read_survey_token
 from ticketflow.settings import Settings
 
 
@@ -73,7 +73,7 @@ async def open_survey(
 ) -> Survey:
     """The survey `token` opens; `SurveyProblem` (404, 410) if it opens none."""
     try:
-        claims = read_survey_token(settings.jwt_secret.get_secret_value(), token)
+        claims = read_survey_token(settings.link_keys, token)
     except ExpiredSurveyToken as error:
         raise SurveyProblem(410, "expired") from error
     except InvalidSurveyToken as error:

@@ -125,7 +125,7 @@ async def delete_template(session: AsyncSession, template_id: UUID, caller: User
 
 def ticket_links(settings: Settings, ticket: TicketView) -> TicketLinks:
     """Where the ticket, and its requester's survey page, live under the public URL."""
-    links = Links(settings.public_url, settings.jwt_secret)
+    links = Links(settings.public_url, settings.link_keys)
     return TicketLinks(
         url=links.ticket(ticket.number), survey_url=links.survey(ticket.number, ticket.requester_id)
     )

@@ -34,6 +34,7 @@ from workers.main import build_worker
 
 PASSWORD = "correct horse battery staple"
 JWT_SECRET = "tests-only-secret-0123456789abcdef0123456789"
+LINK_SECRET = "tests-only-link-secret-0123456789abcdef01234"
 _password_hash: str | None = None
 
 
@@ -73,9 +74,7 @@ class People:
                 role=role,
                 department_id=department_id,
             )
-        token = issue_token(
-            self.settings.jwt_secret.get_secret_value(), user.id, role, TokenType.ACCESS
-        ).token
+        token = issue_token(self.settings.access_keys, user.id, role, TokenType.ACCESS).token
         return Person(user.id, email, role, token, department_id)
 
     async def department(self, name: str = "Dept", **fields: Any) -> UUID:
@@ -110,6 +109,7 @@ def settings(database_url: str, task_queue: str) -> Settings:
     return Settings(
         database_url=database_url,
         jwt_secret=JWT_SECRET,  # type: ignore[arg-type]
+        TICKETFLOW_LINK_SECRET=LINK_SECRET,
         TICKETFLOW_TASK_QUEUE=task_queue,
     )
 

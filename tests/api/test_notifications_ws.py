@@ -34,6 +34,7 @@ from api.services.live import (
 from domain.enums import Role, UserStatus
 from persistence.models import Notification, NotificationChannel, NotificationStatus, User
 from persistence.readmodel import NewNotification, announce
+from security.signing import KeyRing
 from tests.api.conftest import JWT_SECRET, Desk, People, Person
 from tests.api.test_tickets import eventually
 from ticketflow.devstack.serve import ApiServer
@@ -344,7 +345,7 @@ async def test_a_browser_may_send_its_token_as_the_first_message(
 
 
 def _token(person: Person, kind: TokenType, issued: datetime | None = None) -> str:
-    return issue_token(JWT_SECRET, person.id, person.role, kind, now=issued).token
+    return issue_token(KeyRing.of(JWT_SECRET), person.id, person.role, kind, now=issued).token
 
 
 async def test_bad_tokens_are_closed_with_policy_violation(

@@ -15,8 +15,9 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from persistence.models import User
-from persistence.surveys import SURVEY_PATH, issue_survey_token
-from tests.api.conftest import JWT_SECRET, Desk, Person, assert_problem
+from security.signing import KeyRing
+from security.survey_links import SURVEY_PATH, issue_survey_token
+from tests.api.conftest import LINK_SECRET, Desk, Person, assert_problem
 from tests.api.test_tickets import eventually, open_ticket
 
 V1 = "/api/v1"
@@ -25,7 +26,7 @@ SURVEY_LINK = re.compile(r"https?://\S+" + re.escape(SURVEY_PATH) + r"[\w.-]+")
 
 
 def survey_path(number: int, requester_id: UUID, **kwargs: Any) -> str:
-    return SURVEY_PATH + issue_survey_token(JWT_SECRET, number, requester_id, **kwargs)
+    return SURVEY_PATH + issue_survey_token(KeyRing.of(LINK_SECRET), number, requester_id, **kwargs)
 
 
 async def resolved_ticket(api: httpx.AsyncClient, desk: Desk, **fields: Any) -> int:
@@ -102,7 +103,9 @@ async def test_the_page_speaks_the_requesters_language_and_escapes_the_title(
     [
         lambda number, requester: (
             SURVEY_PATH
-            + issue_survey_token("someone-elses-secret-0123456789abcdef012345", number, requester)
+            + issue_survey_token(
+                KeyRing.of("someone-elses-secret-0123456789abcdef012345"), number, requester
+            )
         ),
         lambda number, requester: SURVEY_PATH + "not-a-token",
         lambda number, requester: survey_path(number + 10_000_000, requester),
@@ -141,7 +144,7 @@ async def test_a_link_naming_someone_other_than_the_requester_is_refused(
 
 
 async def test_a_survey_token_is_no_login(api: httpx.AsyncClient, desk: Desk) -> None:
-    token = issue_survey_token(JWT_SECRET, 1, desk.requester.id)
+    token = issue_survey_token(KeyRing.of(LINK_SECRET), 1, desk.requester.id)
     me = await api.get(f"{V1}/auth/me", headers={"Authorization": f"Bearer {token}"})
     assert_problem(me, 401)
 

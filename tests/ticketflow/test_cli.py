@@ -32,8 +32,50 @@ async def test_api_refuses_the_default_jwt_secret(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+PRODUCTION_SECRETS = {
+    "JWT_SECRET": "a-real-secret-" + "x" * 40,
+    "TICKETFLOW_LINK_SECRET": "a-real-link-secret-" + "y" * 40,
+}
+
+
+@pytest.mark.parametrize(
+    ("secrets", "said"),
+    [
+        ({"JWT_SECRET": "x" * 31}, "JWT_SECRET is shorter than 32 bytes"),
+        ({"JWT_SECRET": ""}, "JWT_SECRET is not set"),
+        ({"TICKETFLOW_LINK_SECRET": None}, "TICKETFLOW_LINK_SECRET is the built-in development"),
+        ({"TICKETFLOW_LINK_SECRET": "a-real-secret-" + "x" * 40}, "must differ"),
+    ],
+    ids=["short", "empty", "link secret built in", "one secret for both"],
+)
+async def test_api_refuses_secrets_unfit_for_production(
+    tmp_path: Path, secrets: dict[str, str | None], said: str
+) -> None:
+    chosen = {**PRODUCTION_SECRETS, **secrets}
+    env = clean_env(**{name: value for name, value in chosen.items() if value is not None})
+    async with asyncio.timeout(CLI_TIMEOUT_S):
+        result = await run_cli("api", cwd=tmp_path, env=env)
+    assert result.returncode == 2
+    assert said in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+async def test_worker_refuses_the_built_in_link_secret_but_needs_no_jwt_secret(
+    tmp_path: Path,
+) -> None:
+    async with asyncio.timeout(CLI_TIMEOUT_S):
+        refused = await run_cli("worker", cwd=tmp_path)
+        linked = clean_env(TICKETFLOW_LINK_SECRET=PRODUCTION_SECRETS["TICKETFLOW_LINK_SECRET"])
+        further = await run_cli("worker", cwd=tmp_path, env=linked)
+    assert refused.returncode == 2
+    assert "TICKETFLOW_LINK_SECRET is the built-in development secret" in refused.stderr
+    assert "JWT_SECRET" not in refused.stderr
+    assert further.returncode == 2
+    assert "DATABASE_URL" in further.stderr  # past the keys, on to what it needs next
+
+
 async def test_api_with_a_real_secret_still_needs_a_database(tmp_path: Path) -> None:
-    env = clean_env(JWT_SECRET="a-real-secret-" + "x" * 40)
+    env = clean_env(**PRODUCTION_SECRETS)
     async with asyncio.timeout(CLI_TIMEOUT_S):
         result = await run_cli("api", cwd=tmp_path, env=env)
     assert result.returncode == 2
@@ -125,7 +167,7 @@ async def _two_workers(
         TEMPORAL_ADDRESS=dev_env.client.service_client.config.target_host,
         TICKETFLOW_TASK_QUEUE=queue,
     )
-    worker = await RunningCli.start("worker", "--processes", "2", cwd=tmp_path, env=env)
+    worker = await RunningCli.start("worker", "--dev", "--processes", "2", cwd=tmp_path, env=env)
     try:
         async with asyncio.timeout(CLI_TIMEOUT_S):
             await until_pollers(dev_env.client, queue, 2)

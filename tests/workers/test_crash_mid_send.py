@@ -51,7 +51,7 @@ class Workers:
     started: list[RunningCli] = field(default_factory=list)
 
     async def start(self) -> RunningCli:
-        worker = await RunningCli.start("worker", cwd=self.cwd, env=self.env)
+        worker = await RunningCli.start("worker", "--dev", cwd=self.cwd, env=self.env)
         self.started.append(worker)
         async with asyncio.timeout(STARTUP_S):
             await until_pollers(self.client_env.client, self.queue, pid=worker.process.pid)

@@ -23,7 +23,7 @@ async def test_each_channel_without_credentials_is_named_once_as_the_worker_star
     settings = Settings.model_validate(
         {
             "task_queue": task_queue,
-            "jwt_secret": "a-production-secret-" + "x" * 40,
+            "TICKETFLOW_LINK_SECRET": "a-production-link-secret-" + "x" * 40,
             "sendgrid_api_key": "SG.worker-test",
             "twilio_account_sid": "AC0123456789abcdef0123456789abcdef",
             "twilio_auth_token": "twilio-test-token",
@@ -46,17 +46,3 @@ async def test_each_channel_without_credentials_is_named_once_as_the_worker_star
             "slack notifications will be recorded, not sent: set SLACK_BOT_TOKEN to send them",
         ),
     ]
-
-
-async def test_a_worker_on_the_development_jwt_secret_says_survey_links_will_not_open(
-    dev_env: WorkflowEnvironment,
-    session_factory: async_sessionmaker[AsyncSession],
-    task_queue: str,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    with caplog.at_level(logging.INFO, logger="workers.main"):
-        async with build_worker(dev_env.client, session_factory, Settings(task_queue=task_queue)):
-            pass
-
-    said = [r.getMessage() for r in caplog.records if r.name == "workers.main"]
-    assert any("JWT_SECRET" in line and "survey links" in line for line in said)

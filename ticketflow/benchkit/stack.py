@@ -94,6 +94,7 @@ async def running_stack(settings: Settings, say: Say) -> AsyncIterator[Stack]:
                 "temporal_address": temporal.address,
                 "task_queue": f"bench-ticketflow-{suffix}",
                 "jwt_secret": SecretStr(secrets.token_hex(32)),
+                "link_secret": SecretStr(secrets.token_hex(32)),
                 "admin_password": SecretStr(secrets.token_urlsafe(16)),
             }
         )
@@ -262,6 +263,7 @@ def child_env(settings: Settings, pycache: Path) -> dict[str, str]:
         TEMPORAL_NAMESPACE=settings.temporal_namespace,
         TICKETFLOW_TASK_QUEUE=settings.task_queue,
         JWT_SECRET=settings.jwt_secret.get_secret_value(),
+        TICKETFLOW_LINK_SECRET=settings.link_secret.get_secret_value(),
         PYTHONUNBUFFERED="1",
     )
     return env

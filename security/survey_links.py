@@ -1,8 +1,8 @@
 """Signed satisfaction-survey links: a requester rates a ticket from a browser, no login.
 
-The token is a JWT signed with the app's JWT secret (HS256) but scoped to its one purpose by
-its audience: it names a ticket and its requester, expires, and is never an access token
-(login tokens carry no audience, and PyJWT refuses an audience nobody asked for).
+The token is a JWT signed with the link keys (`TICKETFLOW_LINK_SECRET`, never the keys of
+access tokens) and scoped to its one purpose by its audience: it names a ticket and its
+requester, and expires.
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ from uuid import UUID
 
 import jwt
 
+from security.signing import KeyRing
+
 SURVEY_AUDIENCE = "ticketflow:survey"
 SURVEY_TTL = timedelta(days=30)
 SURVEY_PATH = "/api/v1/surveys/"
-_ALGORITHM = "HS256"
 _MAX_TICKET_NUMBER = 2**63 - 1
 
 
@@ -38,7 +39,7 @@ class SurveyClaims:
 
 
 def issue_survey_token(
-    secret: str,
+    keys: KeyRing,
     number: int,
     requester_id: UUID,
     *,
@@ -54,17 +55,15 @@ def issue_survey_token(
         "iat": int(issued.timestamp()),
         "exp": int((issued + ttl).timestamp()),
     }
-    return jwt.encode(payload, secret, algorithm=_ALGORITHM)
+    return keys.encode(payload)
 
 
-def read_survey_token(secret: str, token: str, *, now: datetime | None = None) -> SurveyClaims:
+def read_survey_token(keys: KeyRing, token: str, *, now: datetime | None = None) -> SurveyClaims:
     """The claims of a genuine, unexpired survey token; `InvalidSurveyToken` otherwise."""
     at = now or datetime.now(UTC)
     try:
-        payload = jwt.decode(
+        payload = keys.decode(
             token,
-            secret,
-            algorithms=[_ALGORITHM],
             audience=SURVEY_AUDIENCE,
             options={"require": ["aud", "sub", "ticket", "iat", "exp"], "verify_exp": False},
         )
