@@ -1,5 +1,5 @@
-"""Where the bytes of ticket attachments live. The API builds one store from the settings
-and keeps it for its lifetime."""
+"""Where the bytes of ticket attachments live: a local directory, or an S3 bucket that
+several API replicas share. The API builds one store from the settings and keeps it."""
 
 from __future__ import annotations
 
@@ -27,5 +27,12 @@ __all__ = [
 
 
 def build_file_store(settings: Settings) -> FileStore:
-    """The store the settings describe: the local attachments directory."""
-    return LocalFileStore(settings.attachments_dir)
+    """The S3 store when `TICKETFLOW_S3_BUCKET` is set, else the local directory."""
+    if settings.s3_bucket is None:
+        return LocalFileStore(settings.attachments_dir)
+    # Imported here: a deployment on local disk never loads boto3.
+    from api.services.file_store.s3 import S3FileStore, s3_client
+
+    return S3FileStore(
+        s3_client(settings.s3_addressing_style), settings.s3_bucket, settings.s3_prefix
+    )
