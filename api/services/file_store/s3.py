@@ -17,8 +17,14 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from api.services.file_store.base import CHUNK_BYTES, Download, Saved, Source, StorageUnavailable
-from api.services.file_store.base import within as chunks_within
+from api.services.file_store.base import (
+    CHUNK_BYTES,
+    Download,
+    Saved,
+    Source,
+    StorageUnavailable,
+    within,
+)
 
 if TYPE_CHECKING:
     from botocore.response import StreamingBody
@@ -29,7 +35,8 @@ log = logging.getLogger(__name__)
 
 AddressingStyle = Literal["auto", "path", "virtual"]
 # A file larger than this goes up in parts of this size (S3 wants at least 5 MiB a part but
-# the last); a smaller one in a single PUT. Either way at most one part is held in memory.
+# the last); a smaller one in a single PUT. Either way an upload holds a part or two in memory,
+# never the whole file.
 PART_BYTES = 8 * 1024 * 1024
 # A black-holed endpoint fails a request in seconds rather than after botocore's 60 s.
 CONNECT_TIMEOUT_S = 5
@@ -177,7 +184,7 @@ class S3FileStore:
         upload = _PartsUpload(self, self._key(file_id))
         size = 0
         try:
-            async for chunk in chunks_within(source, limit):
+            async for chunk in within(source, limit):
                 size += len(chunk)
                 await upload.write(chunk)
             await upload.finish()
