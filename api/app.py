@@ -25,6 +25,7 @@ from api.routes.reports import router as reports_router
 from api.routes.routing import router as routing_router
 from api.routes.templates import router as templates_router
 from api.routes.webhooks import router as webhooks_router
+from api.services.file_store import build_file_store
 from api.services.live import LiveNotifications
 from api.services.ticket_attachments import MAX_ATTACHMENT_BYTES
 from persistence.db import create_engine, session_factory
@@ -77,6 +78,9 @@ def create_app(settings: Settings, resources: Resources | None = None) -> FastAP
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # A bucket that is misnamed, or unreachable with these credentials, stops the start
+        # with the reason; once running, a store outage is a 503 on the requests that need it.
+        await app.state.files.check()
         if resources is not None:
             async with _live_notifications(app, resources):
                 yield
@@ -111,6 +115,7 @@ def create_app(settings: Settings, resources: Resources | None = None) -> FastAP
     app.state.live = None
     app.state.rate_limiter = RateLimiter(resources.session_factory) if resources else None
     app.state.metrics = Metrics()
+    app.state.files = build_file_store(settings)
     install_error_handlers(app)
     app.include_router(ops_router)
     app.include_router(routing_router)  # first: its /users/agents/available before /users/{id}

@@ -17,6 +17,7 @@ from api.paths import API_PREFIX
 from api.ratelimit import RateLimiter
 from api.security import InvalidTokenError, TokenType, decode_token
 from api.services.broadcast import Broadcaster
+from api.services.file_store import FileStore
 from domain.enums import Role, UserStatus
 from persistence.models import User
 from persistence.repositories import users as users_repo
@@ -60,12 +61,19 @@ async def get_metrics(request: Request) -> Metrics:
     return metrics
 
 
+async def get_files(request: Request) -> FileStore:
+    """The app's one attachment store (a directory, or the S3 bucket replicas share)."""
+    files: FileStore = request.app.state.files
+    return files
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
 BroadcasterDep = Annotated[Broadcaster, Depends(get_broadcaster)]
 RateLimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+FilesDep = Annotated[FileStore, Depends(get_files)]
 TokenDep = Annotated[str | None, Depends(oauth2_scheme)]
 
 

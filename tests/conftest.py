@@ -2,7 +2,8 @@
 
 Server-starting fixtures are session-scoped and lazy: a test that asks for none of them
 starts nothing. Tests that use them are marked automatically (`postgres`, `temporal`,
-`temporal_dev`, and `slow` for all three), so `pytest -m "not slow"` runs only the fast ones.
+`temporal_dev`, `s3`, and `slow` for all of them), so `pytest -m "not slow"` runs only the
+fast ones. The S3 server is moto's, started in this process on a free port.
 
 PostgreSQL is the server at `TEST_DATABASE_URL` (or `DATABASE_URL`) when set, else an
 embedded one; either way the session works in its own `tf_test_<hex>` database, migrated to
@@ -24,6 +25,7 @@ from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, Telemetr
 from temporalio.testing import WorkflowEnvironment
 
 from tests.support.postgres import scratch_database, server_dir, server_for_tests
+from tests.support.s3 import aws_environment, new_bucket, s3_server
 from ticketflow.devstack import find_binary
 from workflows.search_attributes import ALL_KEYS
 
@@ -31,6 +33,7 @@ _MARKERS = {
     "postgres": "uses the session's PostgreSQL database",
     "temporal": "uses the time-skipping Temporal test server",
     "temporal_dev": "uses the Temporal dev server",
+    "s3": "uses the session's S3 server (moto)",
     "slow": "starts servers or processes",
 }
 _FIXTURE_MARKERS = {
@@ -40,6 +43,8 @@ _FIXTURE_MARKERS = {
     "db_session": "postgres",
     "time_skipping_env": "temporal",
     "dev_env": "temporal_dev",
+    "s3_endpoint": "s3",
+    "s3_bucket": "s3",
 }
 
 
@@ -149,6 +154,24 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     )
     yield env
     await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """The endpoint URL of the session's S3 server (moto, in this process)."""
+    with s3_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A new bucket on the session's S3 server, and the standard AWS variables pointing boto3
+    at that server for the test (as an operator's environment would)."""
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in aws_environment(s3_endpoint, tmp_path).items():
+        monkeypatch.setenv(name, value)
+    return new_bucket()
 
 
 @pytest.fixture

@@ -6,12 +6,13 @@ from typing import Annotated
 from uuid import UUID, uuid4, uuid5
 
 from fastapi import APIRouter, Header, Path, Query, Response, UploadFile, status
-from fastapi.responses import FileResponse
+from fastapi.responses import StreamingResponse
 
 from api.deps import (
     AdminUser,
     AgentUser,
     CurrentUser,
+    FilesDep,
     MetricsDep,
     SessionDep,
     SettingsDep,
@@ -191,12 +192,10 @@ async def upload_attachment(
     caller: CurrentUser,
     session: SessionDep,
     temporal: TemporalDep,
-    settings: SettingsDep,
+    files: FilesDep,
 ) -> AttachmentCreated:
     found = await service.find_ticket(session, temporal, caller, ticket)
-    row, view = await attachments.attach(
-        session, temporal, settings.attachments_dir, caller, found, file
-    )
+    row, view = await attachments.attach(session, temporal, files, caller, found, file)
     return AttachmentCreated(**AttachmentOut.model_validate(row).model_dump(), ticket=view)
 
 
@@ -224,7 +223,7 @@ async def list_attachments(
 @router.get(
     "/{ticket}/attachments/{attachment_id}",
     summary="Download a file of a ticket [Auth]",
-    response_class=FileResponse,
+    response_class=StreamingResponse,
     responses={200: {"content": {"application/octet-stream": {}}}},
 )
 async def download_attachment(
@@ -233,19 +232,24 @@ async def download_attachment(
     caller: CurrentUser,
     session: SessionDep,
     temporal: TemporalDep,
-) -> FileResponse:
+    files: FilesDep,
+) -> StreamingResponse:
     found = await service.find_ticket(session, temporal, caller, ticket)
-    row, path = await attachments.file_of(
+    row = await attachments.file_of(
         session, found.view.id, attachment_id, include_private=not access.is_requester(caller)
     )
     await session.commit()
-    return FileResponse(
-        path,
+    # Streamed through here, never a link to the store: the checks above are the only way in.
+    download = await attachments.open_file(files, row)
+    return StreamingResponse(
+        download.chunks,
         media_type=row.content_type or attachments.FALLBACK_CONTENT_TYPE,
-        filename=row.filename,
-        # Always a download, never rendered in our origin (an uploaded page could run script).
-        content_disposition_type="attachment",
-        headers={"X-Content-Type-Options": "nosniff"},
+        headers={
+            "Content-Length": str(download.size),
+            # Always a download, never rendered in our origin (an uploaded page could run script).
+            "Content-Disposition": attachments.content_disposition(row.filename),
+            "X-Content-Type-Options": "nosniff",
+        },
     )
 
 

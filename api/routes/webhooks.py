@@ -10,7 +10,7 @@ from fastapi import APIRouter, BackgroundTasks, Path, Query, Request, Response
 from twilio.twiml.messaging_response import MessagingResponse
 
 from api.app_state import resources_of
-from api.deps import MetricsDep, SessionDep, SettingsDep, TemporalDep
+from api.deps import FilesDep, MetricsDep, SessionDep, SettingsDep, TemporalDep
 from api.middleware import Metrics
 from api.paths import API_PREFIX
 from api.schemas.common import PROBLEM_RESPONSES
@@ -101,6 +101,7 @@ async def sendgrid_inbound(
     session: SessionDep,
     temporal: TemporalDep,
     settings: SettingsDep,
+    files: FilesDep,
     metrics: MetricsDep,
     token: Annotated[str | None, Query(max_length=512)] = None,
 ) -> InboundReceipt:
@@ -112,7 +113,7 @@ async def sendgrid_inbound(
     reason = mailbox.ignored_because(mail, settings)
     if reason is not None:
         return InboundReceipt(ticket=None, ignored=reason)
-    landed = await mailbox.receive_email(session, temporal, settings, mail)
+    landed = await mailbox.receive_email(session, temporal, settings, files, mail)
     _count(metrics, landed)
     return InboundReceipt(ticket=landed.ticket, comment_id=landed.comment_id)
 

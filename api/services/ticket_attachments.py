@@ -1,26 +1,24 @@
-"""Files uploaded to a ticket: bytes on disk (as inbound e-mail's), a row, a timeline entry.
+"""Files uploaded to a ticket: bytes in the file store (as inbound e-mail's), a row, a
+timeline entry.
 
-The bytes are streamed to disk under a fresh id (never under the name the client sent), the
-ticket's workflow puts the file on its timeline (the `attach` update, which refuses a closed
-ticket), then the `attachments` row is written. A rejected update leaves no file behind.
+The bytes are streamed to the store under a fresh id (never under the name the client sent),
+the ticket's workflow puts the file on its timeline (the `attach` update, which refuses a
+closed ticket), then the `attachments` row is written. A rejected update leaves no file behind.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+import logging
 import re
-from pathlib import Path
-from typing import BinaryIO
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote
 from uuid import UUID, uuid4
 
 from fastapi import UploadFile
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
-from api.errors import ApiError
 from api.services import tickets as tickets_service
+from api.services.file_store import Download, FileStore, StorageUnavailable
 from api.services.inbound.attachments import StoredFile, link, safe_filename
 from domain.enums import TicketStatus
 from domain.errors import Conflict, NotFound
@@ -29,9 +27,10 @@ from domain.views import TicketView
 from persistence.models import Attachment, User
 from persistence.repositories import tickets as tickets_repo
 
+log = logging.getLogger(__name__)
+
 # What one upload may weigh (the request body limit in api/app.py must allow it too).
 MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
-_CHUNK = 256 * 1024
 _CONTENT_TYPE = re.compile(r"^[\w.+-]+/[\w.+-]+$")
 FALLBACK_CONTENT_TYPE = "application/octet-stream"
 
@@ -42,55 +41,41 @@ def content_type_of(declared: str | None) -> str:
     return value if _CONTENT_TYPE.match(value) and len(value) <= 255 else FALLBACK_CONTENT_TYPE
 
 
-def path_of(url: str) -> Path | None:
-    """The file behind a stored attachment's `file:` URL (None for any other URL)."""
-    parts = urlsplit(url)
-    return Path(unquote(parts.path)) if parts.scheme == "file" else None
+def content_disposition(filename: str) -> str:
+    """`attachment` with the file's name, as Starlette's FileResponse writes it (RFC 6266)."""
+    quoted = quote(filename)
+    if quoted != filename:
+        return f"attachment; filename*=utf-8''{quoted}"
+    return f'attachment; filename="{filename}"'
 
 
 async def save_upload(
-    directory: Path, upload: UploadFile, limit: int = MAX_ATTACHMENT_BYTES
+    files: FileStore, upload: UploadFile, limit: int = MAX_ATTACHMENT_BYTES
 ) -> StoredFile:
-    """Stream `upload` into `directory` under a new id; 413 (nothing kept) past `limit`."""
+    """Stream `upload` into the store under a new id; 413 (nothing kept) past `limit`."""
     file_id = uuid4()
-    await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
-    target = directory / file_id.hex
-    partial = directory / f".{file_id.hex}.partial"
-    size = 0
-    out: BinaryIO = await asyncio.to_thread(partial.open, "wb")
-    try:
-        while chunk := await upload.read(_CHUNK):
-            size += len(chunk)
-            if size > limit:
-                raise ApiError(
-                    413, f"an attachment may be at most {limit} bytes", code="content_too_large"
-                )
-            await asyncio.to_thread(out.write, chunk)
-    except BaseException:
-        await asyncio.to_thread(out.close)
-        await asyncio.to_thread(partial.unlink, missing_ok=True)
-        raise
-    await asyncio.to_thread(out.close)
-    await asyncio.to_thread(partial.replace, target)  # atomic: never half a file
+    saved = await files.save_stream(file_id, upload, limit=limit)
     return StoredFile(
         id=file_id,
         filename=safe_filename(upload.filename or ""),
         content_type=content_type_of(upload.content_type),
-        size=size,
-        url=target.resolve().as_uri(),
+        size=saved.size,
+        url=saved.url,
     )
 
 
-async def discard(stored: StoredFile) -> None:
-    if (path := path_of(stored.url)) is not None:
-        with contextlib.suppress(OSError):
-            await asyncio.to_thread(path.unlink, missing_ok=True)
+async def discard(files: FileStore, stored: StoredFile) -> None:
+    """Remove a file no row will point at; failing that, leave it (the caller's error wins)."""
+    try:
+        await files.delete(stored.url)
+    except StorageUnavailable:
+        log.warning("attachment %s was left in the store with no row", stored.url)
 
 
 async def attach(
     session: AsyncSession,
     client: Client,
-    directory: Path,
+    files: FileStore,
     caller: User,
     ticket: tickets_service.TicketRef,
     upload: UploadFile,
@@ -98,7 +83,7 @@ async def attach(
     """Store the file, put it on the ticket's timeline, record its row."""
     if ticket.view.status is TicketStatus.CLOSED:
         raise Conflict(f"ticket #{ticket.number} is closed; reopen it first")
-    stored = await save_upload(directory, upload)
+    stored = await save_upload(files, upload)
     payload = AttachInput(
         attachment_id=stored.id,
         filename=stored.filename,
@@ -111,7 +96,7 @@ async def attach(
             client, ticket, "attach", payload, update_id=f"attach-{stored.id}"
         )
     except BaseException:
-        await discard(stored)
+        await discard(files, stored)
         raise
     # A brand-new ticket's row may still be on its way: `link` waits for it.
     await link(
@@ -126,12 +111,19 @@ async def attach(
 
 async def file_of(
     session: AsyncSession, ticket_id: UUID, attachment_id: UUID, *, include_private: bool
-) -> tuple[Attachment, Path]:
-    """An attachment of this ticket and where its bytes are; 404 if either is missing."""
+) -> Attachment:
+    """An attachment of this ticket (404 if missing, or not the caller's to see)."""
     row = await tickets_repo.get_attachment(
         session, ticket_id, attachment_id, include_private=include_private
     )
-    path = path_of(row.url) if row is not None else None
-    if row is None or path is None or not await asyncio.to_thread(path.is_file):
+    if row is None:
         raise NotFound(f"no attachment {attachment_id} on this ticket")
-    return row, path
+    return row
+
+
+async def open_file(files: FileStore, row: Attachment) -> Download:
+    """The attachment's bytes for reading; 404 if they are gone from the store."""
+    download = await files.open(row.url)
+    if download is None:
+        raise NotFound(f"no attachment {row.id} on this ticket")
+    return download

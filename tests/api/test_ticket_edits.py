@@ -20,6 +20,7 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 from api.errors import ApiError
+from api.services.file_store import LocalFileStore
 from api.services.ticket_attachments import MAX_ATTACHMENT_BYTES, save_upload
 from domain.enums import Role
 from persistence.models import Attachment, AuditLog, TicketComment, User
@@ -370,11 +371,11 @@ async def test_uploads_that_cannot_be_taken(
 async def test_the_upload_limit_is_enforced_while_streaming(tmp_path: Path) -> None:
     upload = UploadFile(io.BytesIO(b"y" * 1000), filename="big.bin")
     with pytest.raises(ApiError) as raised:
-        await save_upload(tmp_path, upload, limit=999)
+        await save_upload(LocalFileStore(tmp_path), upload, limit=999)
     assert raised.value.status == 413
     assert files_in(tmp_path) == []
     upload = UploadFile(io.BytesIO(b"y" * 999), filename="ok.bin")
-    stored = await save_upload(tmp_path, upload, limit=999)
+    stored = await save_upload(LocalFileStore(tmp_path), upload, limit=999)
     assert stored.size == 999 and stored.content_type == "application/octet-stream"
     assert stored_bytes(stored.url) == b"y" * 999
 

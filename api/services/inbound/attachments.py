@@ -1,4 +1,4 @@
-"""Files that came with an inbound e-mail: bytes on disk, rows in `attachments`.
+"""Files that came with an inbound e-mail: bytes in the file store, rows in `attachments`.
 
 The bytes are written before the ticket is touched, under ids derived from the e-mail, so a
 redelivery rewrites the same files and inserts no second row. A row points at its ticket (and
@@ -13,7 +13,6 @@ import asyncio
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from uuid import UUID, uuid5
 
 from sqlalchemy import select
@@ -21,6 +20,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import EngineUnavailableError
+from api.services.file_store import FileStore
 from api.services.inbound.mail import MailFile
 from persistence.models import Attachment, Ticket, TicketComment
 
@@ -45,29 +45,22 @@ def safe_filename(name: str) -> str:
     return base[:255] or "attachment"
 
 
-def _write(directory: Path, file_id: UUID, data: bytes) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    target = directory / file_id.hex
-    partial = directory / f".{file_id.hex}.partial"
-    partial.write_bytes(data)
-    partial.replace(target)  # atomic: a reader never sees half a file
-    return target.resolve()
-
-
-async def store(directory: Path, message_key: str, files: Sequence[MailFile]) -> list[StoredFile]:
-    """Write each file's bytes into `directory` (settings: `TICKETFLOW_ATTACHMENTS_DIR`); the
-    ids follow from the message, so a redelivery overwrites."""
+async def store(
+    file_store: FileStore, message_key: str, files: Sequence[MailFile]
+) -> list[StoredFile]:
+    """Save each file's bytes in the store; the ids follow from the message, so a redelivery
+    overwrites."""
     stored = []
     for index, file in enumerate(files, start=1):
         file_id = uuid5(_ATTACHMENT_NS, f"{message_key}/{index}")
-        path = await asyncio.to_thread(_write, directory, file_id, file.data)
+        url = await file_store.save_bytes(file_id, file.data)
         stored.append(
             StoredFile(
                 id=file_id,
                 filename=safe_filename(file.filename),
                 content_type=(file.content_type or None),
                 size=len(file.data),
-                url=path.as_uri(),
+                url=url,
             )
         )
     return stored

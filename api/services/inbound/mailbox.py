@@ -18,6 +18,7 @@ from temporalio.client import Client
 
 from api.schemas.tickets import TicketCreate
 from api.services import tickets as tickets_service
+from api.services.file_store import FileStore
 from api.services.inbound import attachments, delivery, people
 from api.services.inbound.delivery import Landed
 from api.services.inbound.mail import InboundEmail
@@ -141,12 +142,16 @@ async def _land(
 
 
 async def receive_email(
-    session: AsyncSession, client: Client, settings: Settings, mail: InboundEmail
+    session: AsyncSession,
+    client: Client,
+    settings: Settings,
+    files: FileStore,
+    mail: InboundEmail,
 ) -> Landed:
     """Land the e-mail (the caller has checked it is not one to ignore) and file its attachments."""
     sender = await people.requester_for_email(session, mail.sender, mail.sender_name)
     people.check_may_write(sender)
-    stored = await attachments.store(settings.attachments_dir, mail.key, mail.attachments)
+    stored = await attachments.store(files, mail.key, mail.attachments)
     landed = await _land(session, client, settings, sender, mail, stored)
     await attachments.link(
         session,
