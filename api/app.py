@@ -29,7 +29,7 @@ from api.services.live import LiveNotifications
 from api.services.ticket_attachments import MAX_ATTACHMENT_BYTES
 from persistence.db import create_engine, session_factory
 from ticketflow.settings import Settings
-from ticketflow.temporal import connect_temporal
+from ticketflow.temporal import TemporalTarget, connect_temporal, payload_keys
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,9 @@ async def build_resources(settings: Settings) -> Resources:
         raise RuntimeError("DATABASE_URL is not set")
     engine = create_engine(settings.database_url)
     try:
-        temporal = await connect_temporal(settings.temporal_address, settings.temporal_namespace)
+        temporal = await connect_temporal(
+            TemporalTarget.from_environment(settings), payload_keys(settings)
+        )
     except BaseException:
         await engine.dispose()
         raise

@@ -16,7 +16,9 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from tests.support.cli import RunningCli, clean_env, run_cli, until_pollers
+from tests.support.payload_keys import TEST_KEYS_SETTING
 from ticketflow.devstack import free_port
+from ticketflow.payload_codec import PayloadKeys
 
 CLI_TIMEOUT_S = 60
 DEV_STARTUP_TIMEOUT_S = 180
@@ -38,6 +40,48 @@ async def test_api_with_a_real_secret_still_needs_a_database(tmp_path: Path) -> 
         result = await run_cli("api", cwd=tmp_path, env=env)
     assert result.returncode == 2
     assert "DATABASE_URL" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["api", "worker"])
+async def test_production_processes_refuse_to_start_without_payload_keys(
+    tmp_path: Path, command: str
+) -> None:
+    env = clean_env(
+        JWT_SECRET="a-real-secret-" + "x" * 40,
+        DATABASE_URL="postgresql+asyncpg://nobody@127.0.0.1:1/none",
+    )
+    async with asyncio.timeout(CLI_TIMEOUT_S):
+        result = await run_cli(command, cwd=tmp_path, env=env)
+    assert result.returncode == 2
+    assert "TICKETFLOW_PAYLOAD_KEYS is not set" in result.stderr
+    assert "ticketflow payload-key" in result.stderr  # how to make one
+    assert "--dev" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["api", "worker"])
+async def test_malformed_payload_keys_are_refused_even_with_dev(
+    tmp_path: Path, command: str
+) -> None:
+    key = "c2hvcnQ="  # 5 bytes
+    env = clean_env(TICKETFLOW_PAYLOAD_KEYS=f"k1:{key}")
+    async with asyncio.timeout(CLI_TIMEOUT_S):
+        result = await run_cli(command, "--dev", cwd=tmp_path, env=env)
+    assert result.returncode == 2
+    assert "TICKETFLOW_PAYLOAD_KEYS: the key of 'k1' is 5 bytes; AES-256 needs 32" in result.stderr
+    assert key not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+async def test_payload_key_prints_a_fresh_key_entry(tmp_path: Path) -> None:
+    async with asyncio.timeout(CLI_TIMEOUT_S):
+        first = await run_cli("payload-key", cwd=tmp_path)
+        second = await run_cli("payload-key", "--id", "k2", cwd=tmp_path)
+    assert first.returncode == second.returncode == 0
+    assert PayloadKeys.parse(first.stdout).ids == ("k1",)
+    assert PayloadKeys.parse(second.stdout).ids == ("k2",)
+    assert first.stdout.partition(":")[2] != second.stdout.partition(":")[2]
+
 
 
 async def test_api_refuses_fewer_than_one_process(tmp_path: Path) -> None:
@@ -124,6 +168,7 @@ async def _two_workers(
         DATABASE_URL=database_url,
         TEMPORAL_ADDRESS=dev_env.client.service_client.config.target_host,
         TICKETFLOW_TASK_QUEUE=queue,
+        TICKETFLOW_PAYLOAD_KEYS=TEST_KEYS_SETTING,
     )
     worker = await RunningCli.start("worker", "--processes", "2", cwd=tmp_path, env=env)
     try:

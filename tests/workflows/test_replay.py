@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 from temporalio import workflow
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from domain.messages import TicketWorkflowInput
+from tests.support.payload_keys import TEST_CONVERTER
 from workflows.replay import load_history, replay_files
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -27,7 +27,7 @@ def test_the_corpus_is_not_empty() -> None:
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_history_replays_on_current_code(path: Path) -> None:
-    [outcome] = await replay_files([path])
+    [outcome] = await replay_files([path], TEST_CONVERTER)
     assert outcome.ok, outcome.error
 
 
@@ -42,6 +42,6 @@ class DriftedTicketWorkflow:
 
 @pytest.mark.parametrize("path", TICKET_HISTORIES[:1], ids=[p.stem for p in TICKET_HISTORIES[:1]])
 async def test_replay_catches_a_changed_command_sequence(path: Path) -> None:
-    replayer = Replayer(workflows=[DriftedTicketWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[DriftedTicketWorkflow], data_converter=TEST_CONVERTER)
     with pytest.raises(workflow.NondeterminismError):
         await replayer.replay_workflow(load_history(path))

@@ -42,9 +42,9 @@ async def serve_api_processes(
     return await supervise(command, processes, pass_fds=(fd,), started=listener.close)
 
 
-async def serve_worker_processes(*, processes: int) -> int:
+async def serve_worker_processes(*, processes: int, flags: Sequence[str] = ()) -> int:
     """Run `processes` workers until a stop signal (0) or a failure (1)."""
-    return await supervise(_cli("worker"), processes)
+    return await supervise(_cli("worker", *flags), processes)
 
 
 async def supervise(
