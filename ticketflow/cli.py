@@ -165,6 +165,8 @@ async def _dev(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _api(args: argparse.Namespace, settings: Settings) -> int:
+    from api.cors import parse_origins
+
     problems = []
     if settings.uses_default_jwt_secret and not args.dev:
         problems.append(
@@ -175,6 +177,10 @@ async def _api(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.database_url:
         problems.append(_NO_DATABASE_URL)
     _refuse_if(problems, dev_helps=not args.dev)
+    try:
+        parse_origins(settings.codec_cors_origins)
+    except ValueError as err:
+        raise ConfigError(str(err)) from err
     if args.processes > 1:
         from ticketflow.devstack.supervisor import serve_api_processes
 
