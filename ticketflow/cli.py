@@ -255,11 +255,13 @@ async def _replay(args: argparse.Namespace, settings: Settings) -> int:
             keys = keys.merged(PayloadKeys.read(args.keys_file))
         except OSError as err:
             raise ConfigError(f"cannot read --keys-file: {err}") from err
+    converter = data_converter(keys, for_replay=True)
     outcomes: list[ReplayOutcome] = []
     if args.files:
-        outcomes += await replay_files(args.files, data_converter(keys))
+        outcomes += await replay_files(args.files, converter)
     if args.query:
-        outcomes += await replay_from_server(await _connect(settings, keys), args.query)
+        client = await _connect(settings, keys)
+        outcomes += await replay_from_server(client, args.query, converter)
     for outcome in outcomes:
         print(f"{'ok  ' if outcome.ok else 'FAIL'} {outcome.workflow_id}", flush=True)
         if outcome.error:

@@ -20,7 +20,11 @@ from typing import Any
 from dotenv import dotenv_values
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
+from temporalio.converter import (
+    DataConverter,
+    DefaultFailureConverter,
+    DefaultFailureConverterWithEncodedAttributes,
+)
 from temporalio.envconfig import ClientConfigProfile
 from temporalio.service import TLSConfig
 
@@ -38,16 +42,20 @@ class TemporalConfigError(ValueError):
     """The Temporal connection settings cannot be used; the message says which and why."""
 
 
-def data_converter(keys: PayloadKeys) -> DataConverter:
+def data_converter(keys: PayloadKeys, *, for_replay: bool = False) -> DataConverter:
     """Pydantic models as JSON, then sealed by the AES-GCM codec under `keys`.
 
     Failure messages and stack traces move into the failure's encoded attributes, which the
-    codec seals too: an error that quotes a ticket's text is not left in clear either.
+    codec seals too: an error that quotes a ticket's text is not left in clear either. A
+    replayer sends nothing to a server, so `for_replay` leaves the failures it makes itself
+    (e.g. "no such key") readable; it still decodes sealed ones.
     """
     return dataclasses.replace(
         pydantic_data_converter,
         payload_codec=AesGcmCodec(keys),
-        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+        failure_converter_class=DefaultFailureConverter
+        if for_replay
+        else DefaultFailureConverterWithEncodedAttributes,
     )
 
 

@@ -74,7 +74,8 @@ async def replay_histories_from_json(
     return await _replay(histories, data_converter)
 
 
-async def replay_from_server(client: Client, query: str) -> list[ReplayOutcome]:
-    """Replay every workflow the visibility `query` finds (e.g. `WorkflowType='TicketWorkflow'`),
-    decoding with the client's own data converter."""
-    return await _replay(client.list_workflows(query).map_histories(), client.data_converter)
+async def replay_from_server(
+    client: Client, query: str, data_converter: DataConverter
+) -> list[ReplayOutcome]:
+    """Replay every workflow the visibility `query` finds (e.g. `WorkflowType='TicketWorkflow'`)."""
+    return await _replay(client.list_workflows(query).map_histories(), data_converter)

@@ -16,7 +16,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from tests.support.cli import RunningCli, clean_env, run_cli, until_pollers
-from tests.support.payload_keys import TEST_KEYS_SETTING
+from tests.support.payload_keys import TEST_KEYS_FILE, TEST_KEYS_SETTING
 from ticketflow.devstack import free_port
 from ticketflow.payload_codec import PayloadKeys
 
@@ -81,6 +81,26 @@ async def test_payload_key_prints_a_fresh_key_entry(tmp_path: Path) -> None:
     assert PayloadKeys.parse(first.stdout).ids == ("k1",)
     assert PayloadKeys.parse(second.stdout).ids == ("k2",)
     assert first.stdout.partition(":")[2] != second.stdout.partition(":")[2]
+
+
+async def test_replay_decrypts_an_encrypted_history_with_the_keys_given(tmp_path: Path) -> None:
+    history = str(next(TEST_KEYS_FILE.parent.glob("lifecycle-encrypted-*.json")))
+    async with asyncio.timeout(CLI_TIMEOUT_S):
+        without = await run_cli("replay", history, cwd=tmp_path)
+        with_file = await run_cli(
+            "replay", "--keys-file", str(TEST_KEYS_FILE), history, cwd=tmp_path
+        )
+        with_setting = await run_cli(
+            "replay",
+            history,
+            cwd=tmp_path,
+            env=clean_env(TICKETFLOW_PAYLOAD_KEYS=TEST_KEYS_SETTING),
+        )
+    assert without.returncode == 1
+    assert "not among the configured keys" in without.stdout
+    for result in (with_file, with_setting):
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "1 histories replayed, 0 non-deterministic" in result.stdout
 
 
 async def test_api_refuses_a_wildcard_codec_origin(tmp_path: Path) -> None:
