@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import re
 import signal
+import stat
 from collections.abc import AsyncIterator
 from pathlib import Path
 from uuid import uuid4
@@ -215,6 +216,21 @@ async def _until_healthy(http: httpx.AsyncClient, url: str) -> None:
     raise AssertionError(f"{url} never answered")
 
 
+async def _the_web_ui_decodes_through_the_api(
+    http: httpx.AsyncClient, api_port: int, ui_port: int
+) -> None:
+    """The dev server's Web UI is told of the API's codec, which lets the UI's origin in."""
+    ui, codec = f"http://127.0.0.1:{ui_port}", f"http://127.0.0.1:{api_port}/codec"
+    ui_settings = (await http.get(f"{ui}/api/v1/settings")).json()
+    assert ui_settings["Codec"]["Endpoint"] == codec
+    preflight = await http.options(
+        f"{codec}/decode", headers={"Origin": ui, "Access-Control-Request-Method": "POST"}
+    )
+    assert preflight.headers["access-control-allow-origin"] == ui
+    anonymous = await http.post(f"{codec}/decode", json={"payloads": []}, headers={"Origin": ui})
+    assert anonymous.status_code == 401
+
+
 async def test_migrate_needs_a_database_url(tmp_path: Path) -> None:
     async with asyncio.timeout(CLI_TIMEOUT_S):
         result = await run_cli("migrate", cwd=tmp_path)
@@ -265,6 +281,9 @@ async def test_dev_serves_the_api_and_stops_cleanly_on_ctrl_c(
             assert (await http.get("/docs")).status_code == 200
         async with httpx.AsyncClient() as http:
             assert (await http.get(f"http://127.0.0.1:{ui_port}/")).status_code == 200
+            await _the_web_ui_decodes_through_the_api(http, api_port, ui_port)
+        keys_file = outside_tmp_path / "data" / "payload-keys"
+        assert stat.S_IMODE(keys_file.stat().st_mode) == 0o600
 
         async with asyncio.timeout(DEV_STOP_TIMEOUT_S):
             code = await dev.stop()
