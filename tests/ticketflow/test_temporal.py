@@ -270,3 +270,24 @@ async def test_the_temporal_cli_registers_search_attributes_over_mtls(
             await process.wait()
     assert process.returncode == 0, stdout.decode() + stderr.decode()
     assert "exists:     TicketNumber (Int)" in stdout.decode()
+
+
+def test_temporal_variables_in_dot_env_count_and_the_environment_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in [n for n in os.environ if n.startswith("TEMPORAL_")]:
+        monkeypatch.delenv(name)
+    (tmp_path / ".env").write_text(
+        "TEMPORAL_ADDRESS=from-dotenv.example.com:7233\n"
+        "TEMPORAL_API_KEY=dotenv-key\n"
+        "TEMPORAL_NAMESPACE=from-dotenv\n"
+    )
+    monkeypatch.setenv("TEMPORAL_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("TEMPORAL_NAMESPACE", "from-environment")
+    target = TemporalTarget.from_environment(Settings())
+    assert (target.address, target.namespace) == (
+        "from-dotenv.example.com:7233",
+        "from-environment",
+    )
+    assert (target.api_key, target.tls) == ("dotenv-key", True)
