@@ -266,6 +266,12 @@ async def test_dev_serves_the_api_and_stops_cleanly_on_ctrl_c(
         "--ui-port",
         str(ui_port),
         cwd=tmp_path,
+        # A user's cluster settings are not for the dev stack's own plaintext server.
+        env=clean_env(
+            TEMPORAL_ADDRESS="temporal.example.com:7233",
+            TEMPORAL_TLS="true",
+            TEMPORAL_API_KEY="not-for-the-dev-server",
+        ),
     )
     try:
         async with asyncio.timeout(DEV_STARTUP_TIMEOUT_S):
