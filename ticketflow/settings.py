@@ -40,6 +40,13 @@ class Settings(BaseSettings):
     public_url: str = Field("http://localhost:8000", alias="TICKETFLOW_PUBLIC_URL")
     # The desk's language: what `ticketflow init` names its defaults and writes its rules in.
     language: Locale = Field(Locale.EN, alias="TICKETFLOW_LANGUAGE")
+    # `kid:base64-of-32-bytes[,kid2:...]`: AES-256-GCM keys for what goes into Temporal. The
+    # first encrypts, all decrypt (ticketflow.payload_codec). Parsed where it is used, so that
+    # a malformed value is reported without ever being echoed.
+    payload_keys: SecretStr | None = Field(None, alias="TICKETFLOW_PAYLOAD_KEYS")
+    # Comma-separated origins (e.g. `https://temporal-ui.example.com`) of the Temporal Web UIs
+    # that may call the codec endpoints from a browser with credentials (api.cors).
+    codec_cors_origins: str = Field("", alias="TICKETFLOW_CODEC_CORS_ORIGINS")
 
     # Key (Fernet, urlsafe base64 of 32 bytes) that encrypts integration secrets at rest.
     secrets_key: SecretStr | None = Field(None, alias="TICKETFLOW_SECRETS_KEY")

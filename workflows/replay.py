@@ -3,6 +3,9 @@
 Ops run this before shipping: a history that no longer replays means the new code would
 break tickets already running. Histories come from files exported with
 `temporal workflow show --output json` (or `WorkflowHistory.to_json`) or from a server.
+
+The data converter is the caller's: histories hold payloads as the clients sealed them, so
+replaying needs the keys they were sealed with (ticketflow.temporal.data_converter).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from temporalio.client import Client, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.worker import Replayer, WorkflowReplayResult
 
 from workflows.broadcast import BroadcastWorkflow
@@ -30,10 +33,10 @@ class ReplayOutcome:
         return self.error is None
 
 
-def replayer() -> Replayer:
+def replayer(data_converter: DataConverter) -> Replayer:
     return Replayer(
         workflows=[TicketWorkflow, BroadcastWorkflow, ReportWorkflow],
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
     )
 
 
@@ -47,8 +50,10 @@ def _outcome(result: WorkflowReplayResult) -> ReplayOutcome:
     return ReplayOutcome(result.history.workflow_id, error)
 
 
-async def _replay(histories: AsyncIterator[WorkflowHistory]) -> list[ReplayOutcome]:
-    async with replayer().workflow_replay_iterator(histories) as results:
+async def _replay(
+    histories: AsyncIterator[WorkflowHistory], data_converter: DataConverter
+) -> list[ReplayOutcome]:
+    async with replayer(data_converter).workflow_replay_iterator(histories) as results:
         return [_outcome(result) async for result in results]
 
 
@@ -57,15 +62,20 @@ async def _each(histories: Iterable[WorkflowHistory]) -> AsyncIterator[WorkflowH
         yield history
 
 
-async def replay_files(paths: Iterable[Path]) -> list[ReplayOutcome]:
-    return await _replay(_each(load_history(path) for path in paths))
+async def replay_files(paths: Iterable[Path], data_converter: DataConverter) -> list[ReplayOutcome]:
+    return await _replay(_each(load_history(path) for path in paths), data_converter)
 
 
-async def replay_histories_from_json(items: Iterable[tuple[str, str]]) -> list[ReplayOutcome]:
+async def replay_histories_from_json(
+    items: Iterable[tuple[str, str]], data_converter: DataConverter
+) -> list[ReplayOutcome]:
     """Replay `(workflow_id, history JSON)` pairs."""
-    return await _replay(_each(WorkflowHistory.from_json(wid, text) for wid, text in items))
+    histories = _each(WorkflowHistory.from_json(wid, text) for wid, text in items)
+    return await _replay(histories, data_converter)
 
 
-async def replay_from_server(client: Client, query: str) -> list[ReplayOutcome]:
+async def replay_from_server(
+    client: Client, query: str, data_converter: DataConverter
+) -> list[ReplayOutcome]:
     """Replay every workflow the visibility `query` finds (e.g. `WorkflowType='TicketWorkflow'`)."""
-    return await _replay(client.list_workflows(query).map_histories())
+    return await _replay(client.list_workflows(query).map_histories(), data_converter)

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from api import ratelimit
+from api.codec_cookie import clear_codec_cookie, set_codec_cookie
 from api.deps import CurrentUser, RateLimiterDep, SessionDep, SettingsDep, SignedInUser
 from api.paths import API_PREFIX
 from api.schemas.auth import (
@@ -108,21 +109,29 @@ async def _login_body(request: Request) -> LoginRequest:
     responses=_RATE_LIMITED,
 )
 async def login(
-    request: Request, session: SessionDep, settings: SettingsDep, limiter: RateLimiterDep
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    limiter: RateLimiterDep,
 ) -> TokenPair:
+    """Staff also get the codec cookie, with which the Temporal Web UI decodes ticket data."""
     body = await _login_body(request)
     await limiter.check(ratelimit.LOGIN, "login", request, body.email)
     pair = await service.login(session, settings, body.email, body.password.get_secret_value())
     await session.commit()
+    set_codec_cookie(response, settings, pair)
     return pair
 
 
 @router.post("/refresh-token", summary="Trade a refresh token for a new pair [Public]")
 async def refresh_token(
-    body: RefreshRequest, session: SessionDep, settings: SettingsDep
+    body: RefreshRequest, response: Response, session: SessionDep, settings: SettingsDep
 ) -> TokenPair:
+    """The codec cookie, if any, is renewed with the pair."""
     pair = await service.refresh(session, settings, body.refresh_token)
     await session.commit()
+    set_codec_cookie(response, settings, pair)
     return pair
 
 
@@ -139,7 +148,9 @@ async def logout(
 ) -> Response:
     await service.logout(session, settings, caller, body.refresh_token if body else None)
     await session.commit()
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    clear_codec_cookie(response, settings)
+    return response
 
 
 @router.get("/me", summary="Your account [Auth]")

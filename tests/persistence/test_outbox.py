@@ -6,7 +6,6 @@ import dataclasses
 from datetime import timedelta
 from uuid import UUID
 
-from pydantic import SecretStr
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,9 +21,10 @@ from persistence.outbox import (
     wording,
 )
 from persistence.readmodel import apply_batch
+from security.signing import KeyRing
 from tests.persistence.factories import T0, Desk, batch, breach_entry
 
-LINKS = Links("https://help.example.com/", SecretStr("outbox-tests-secret-0123456789abcdef0123"))
+LINKS = Links("https://help.example.com/", KeyRing.of("outbox-tests-secret-0123456789abcdef0123"))
 EVERY_CHANNEL = Outbound(LINKS, frozenset({"email", "sms", "push", "slack"}))
 TEAM_CHANNEL = "C0HELPDESK"
 TO_THE_TEAM = Outbound(LINKS, EVERY_CHANNEL.sending, slack_channel=TEAM_CHANNEL)

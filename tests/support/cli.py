@@ -15,20 +15,21 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
-# Settings a developer's shell or `.env` might carry that would change what a test sees.
+# Settings a developer's shell or `.env` might carry that would change what a test sees; and
+# every TEMPORAL_* variable (a cluster's address, TLS, API key, profile).
 _SETTINGS_VARIABLES = (
     "DATABASE_URL",
     "JWT_SECRET",
     "JWT_PREVIOUS_SECRETS",
     "TICKETFLOW_LINK_SECRET",
     "TICKETFLOW_LINK_PREVIOUS_SECRETS",
-    "TEMPORAL_ADDRESS",
-    "TEMPORAL_NAMESPACE",
     "TICKETFLOW_TASK_QUEUE",
     "TICKETFLOW_PUBLIC_URL",
     "TICKETFLOW_ADMIN_EMAIL",
     "TICKETFLOW_ADMIN_PASSWORD",
     "TICKETFLOW_LANGUAGE",
+    "TICKETFLOW_PAYLOAD_KEYS",
+    "TICKETFLOW_CODEC_CORS_ORIGINS",
 )
 
 
@@ -38,8 +39,16 @@ def cli_command(*args: str) -> list[str]:
 
 
 def clean_env(**overrides: str) -> dict[str, str]:
-    """This process's environment without ticketflow settings, plus `overrides`."""
-    env = {k: v for k, v in os.environ.items() if k not in _SETTINGS_VARIABLES}
+    """This process's environment without ticketflow or Temporal settings, plus `overrides`.
+
+    The user's Temporal profile file is kept out too (an empty one instead).
+    """
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in _SETTINGS_VARIABLES and not k.startswith("TEMPORAL_")
+    }
+    env["TEMPORAL_CONFIG_FILE"] = os.devnull
     env.update(overrides)
     return env
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from temporalio.client import WorkflowHandle
 
+from tests.support.payload_keys import TEST_CONVERTER
 from workflows.replay import replay_histories_from_json
 
 HISTORIES = Path(__file__).parents[1] / "workflows" / "histories"
@@ -18,7 +19,9 @@ HISTORIES = Path(__file__).parents[1] / "workflows" / "histories"
 
 async def replays_and_is_kept(handle: WorkflowHandle[Any, Any]) -> None:
     history = await handle.fetch_history()
-    outcomes = await replay_histories_from_json([(history.workflow_id, history.to_json())])
+    outcomes = await replay_histories_from_json(
+        [(history.workflow_id, history.to_json())], TEST_CONVERTER
+    )
     assert all(o.ok for o in outcomes), outcomes
     if name := os.environ.get("TICKETFLOW_RECORD_HISTORY"):
         (HISTORIES / f"{name}.json").write_text(history.to_json())

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import re
 import signal
+import stat
 from collections.abc import AsyncIterator
 from pathlib import Path
 from uuid import uuid4
@@ -16,7 +17,9 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from tests.support.cli import RunningCli, clean_env, run_cli, until_pollers
+from tests.support.payload_keys import TEST_KEYS_FILE, TEST_KEYS_SETTING
 from ticketflow.devstack import free_port
+from ticketflow.payload_codec import PayloadKeys
 
 CLI_TIMEOUT_S = 60
 DEV_STARTUP_TIMEOUT_S = 180
@@ -80,6 +83,75 @@ async def test_api_with_a_real_secret_still_needs_a_database(tmp_path: Path) -> 
         result = await run_cli("api", cwd=tmp_path, env=env)
     assert result.returncode == 2
     assert "DATABASE_URL" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["api", "worker"])
+async def test_production_processes_refuse_to_start_without_payload_keys(
+    tmp_path: Path, command: str
+) -> None:
+    env = clean_env(
+        JWT_SECRET="a-real-secret-" + "x" * 40,
+        DATABASE_URL="postgresql+asyncpg://nobody@127.0.0.1:1/none",
+    )
+    async with asyncio.timeout(CLI_TIMEOUT_S):
+        result = await run_cli(command, cwd=tmp_path, env=env)
+    assert result.returncode == 2
+    assert "TICKETFLOW_PAYLOAD_KEYS is not set" in result.stderr
+    assert "ticketflow payload-key" in result.stderr  # how to make one
+    assert "--dev" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["api", "worker"])
+async def test_malformed_payload_keys_are_refused_even_with_dev(
+    tmp_path: Path, command: str
+) -> None:
+    key = "c2hvcnQ="  # 5 bytes
+    env = clean_env(TICKETFLOW_PAYLOAD_KEYS=f"k1:{key}")
+    async with asyncio.timeout(CLI_TIMEOUT_S):
+        result = await run_cli(command, "--dev", cwd=tmp_path, env=env)
+    assert result.returncode == 2
+    assert "TICKETFLOW_PAYLOAD_KEYS: the key of 'k1' is 5 bytes; AES-256 needs 32" in result.stderr
+    assert key not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+async def test_payload_key_prints_a_fresh_key_entry(tmp_path: Path) -> None:
+    async with asyncio.timeout(CLI_TIMEOUT_S):
+        first = await run_cli("payload-key", cwd=tmp_path)
+        second = await run_cli("payload-key", "--id", "k2", cwd=tmp_path)
+    assert first.returncode == second.returncode == 0
+    assert PayloadKeys.parse(first.stdout).ids == ("k1",)
+    assert PayloadKeys.parse(second.stdout).ids == ("k2",)
+    assert first.stdout.partition(":")[2] != second.stdout.partition(":")[2]
+
+
+async def test_replay_decrypts_an_encrypted_history_with_the_keys_given(tmp_path: Path) -> None:
+    history = str(next(TEST_KEYS_FILE.parent.glob("lifecycle-encrypted-*.json")))
+    async with asyncio.timeout(CLI_TIMEOUT_S):
+        without = await run_cli("replay", history, cwd=tmp_path)
+        with_file = await run_cli(
+            "replay", "--keys-file", str(TEST_KEYS_FILE), history, cwd=tmp_path
+        )
+        with_setting = await run_cli(
+            "replay",
+            history,
+            cwd=tmp_path,
+            env=clean_env(TICKETFLOW_PAYLOAD_KEYS=TEST_KEYS_SETTING),
+        )
+    assert without.returncode == 1
+    assert "not among the configured keys" in without.stdout
+    for result in (with_file, with_setting):
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "1 histories replayed, 0 non-deterministic" in result.stdout
+
+
+async def test_api_refuses_a_wildcard_codec_origin(tmp_path: Path) -> None:
+    env = clean_env(TICKETFLOW_CODEC_CORS_ORIGINS="*", DATABASE_URL="postgresql://x@h/db")
+    async with asyncio.timeout(CLI_TIMEOUT_S):
+        result = await run_cli("api", "--dev", cwd=tmp_path, env=env)
+    assert result.returncode == 2
+    assert "TICKETFLOW_CODEC_CORS_ORIGINS: '*' is not allowed" in result.stderr
 
 
 async def test_api_refuses_fewer_than_one_process(tmp_path: Path) -> None:
@@ -166,6 +238,7 @@ async def _two_workers(
         DATABASE_URL=database_url,
         TEMPORAL_ADDRESS=dev_env.client.service_client.config.target_host,
         TICKETFLOW_TASK_QUEUE=queue,
+        TICKETFLOW_PAYLOAD_KEYS=TEST_KEYS_SETTING,
     )
     worker = await RunningCli.start("worker", "--dev", "--processes", "2", cwd=tmp_path, env=env)
     try:
@@ -183,6 +256,21 @@ async def _until_healthy(http: httpx.AsyncClient, url: str) -> None:
                 return
         await asyncio.sleep(0.2)
     raise AssertionError(f"{url} never answered")
+
+
+async def _the_web_ui_decodes_through_the_api(
+    http: httpx.AsyncClient, api_port: int, ui_port: int
+) -> None:
+    """The dev server's Web UI is told of the API's codec, which lets the UI's origin in."""
+    ui, codec = f"http://127.0.0.1:{ui_port}", f"http://127.0.0.1:{api_port}/codec"
+    ui_settings = (await http.get(f"{ui}/api/v1/settings")).json()
+    assert ui_settings["Codec"]["Endpoint"] == codec
+    preflight = await http.options(
+        f"{codec}/decode", headers={"Origin": ui, "Access-Control-Request-Method": "POST"}
+    )
+    assert preflight.headers["access-control-allow-origin"] == ui
+    anonymous = await http.post(f"{codec}/decode", json={"payloads": []}, headers={"Origin": ui})
+    assert anonymous.status_code == 401
 
 
 async def test_migrate_needs_a_database_url(tmp_path: Path) -> None:
@@ -220,6 +308,12 @@ async def test_dev_serves_the_api_and_stops_cleanly_on_ctrl_c(
         "--ui-port",
         str(ui_port),
         cwd=tmp_path,
+        # A user's cluster settings are not for the dev stack's own plaintext server.
+        env=clean_env(
+            TEMPORAL_ADDRESS="temporal.example.com:7233",
+            TEMPORAL_TLS="true",
+            TEMPORAL_API_KEY="not-for-the-dev-server",
+        ),
     )
     try:
         async with asyncio.timeout(DEV_STARTUP_TIMEOUT_S):
@@ -235,6 +329,9 @@ async def test_dev_serves_the_api_and_stops_cleanly_on_ctrl_c(
             assert (await http.get("/docs")).status_code == 200
         async with httpx.AsyncClient() as http:
             assert (await http.get(f"http://127.0.0.1:{ui_port}/")).status_code == 200
+            await _the_web_ui_decodes_through_the_api(http, api_port, ui_port)
+        keys_file = outside_tmp_path / "data" / "payload-keys"
+        assert stat.S_IMODE(keys_file.stat().st_mode) == 0o600
 
         async with asyncio.timeout(DEV_STOP_TIMEOUT_S):
             code = await dev.stop()

@@ -28,6 +28,7 @@ from persistence.models import Notification, NotificationStatus
 from persistence.repositories import tickets as ticket_rows
 from tests.persistence.factories import Desk
 from tests.support.cli import RunningCli, clean_env, until_pollers
+from tests.support.payload_keys import TEST_KEYS_SETTING
 from tests.support.standin import Answer, RecordedRequest, StandIn
 from workflows.ticket import DELIVERY_HEARTBEAT, TicketWorkflow
 
@@ -74,6 +75,7 @@ async def workers(
         DATABASE_URL=database_url,
         TEMPORAL_ADDRESS=dev_env.client.service_client.config.target_host,
         TICKETFLOW_TASK_QUEUE=queue,
+        TICKETFLOW_PAYLOAD_KEYS=TEST_KEYS_SETTING,
         SENDGRID_API_KEY="SG.crash-test",
         SENDGRID_BASE_URL=sendgrid.url,
     )

@@ -1,4 +1,5 @@
-"""The worker's runner: workflows still run sandboxed, and payloads convert as before."""
+"""The worker's runner: workflows still run sandboxed, and payloads convert as before (through
+the production converter: pydantic JSON, sealed by the payload codec)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,7 @@ from uuid import uuid4
 import pytest
 from pydantic import BaseModel
 from temporalio import activity, workflow
-from temporalio.client import Client, WorkflowFailureError
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -51,17 +51,11 @@ class ClockReaderWorkflow:
             raise ApplicationError(type(error).__name__, non_retryable=True) from error
 
 
-async def _client(env: WorkflowEnvironment) -> Client:
-    config = env.client.config()
-    config["data_converter"] = pydantic_data_converter
-    return Client(**config)
-
-
 async def test_payloads_round_trip_through_the_context_free_runner(
     time_skipping_env: WorkflowEnvironment, task_queue: str
 ) -> None:
     assert isinstance(WORKFLOW_RUNNER, ContextFreeRunner)
-    client = await _client(time_skipping_env)
+    client = time_skipping_env.client
     async with Worker(
         client,
         task_queue=task_queue,
@@ -82,7 +76,7 @@ async def test_payloads_round_trip_through_the_context_free_runner(
 async def test_workflow_code_still_runs_in_the_sandbox(
     time_skipping_env: WorkflowEnvironment, task_queue: str
 ) -> None:
-    client = await _client(time_skipping_env)
+    client = time_skipping_env.client
     async with Worker(
         client,
         task_queue=task_queue,

@@ -7,14 +7,18 @@ from pathlib import Path
 
 import pytest
 from temporalio import workflow
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from domain.messages import TicketWorkflowInput
+from tests.support.payload_keys import TEST_CONVERTER
+from ticketflow.payload_codec import ENCODING, PayloadKeys, new_key_line
+from ticketflow.temporal import data_converter
 from workflows.replay import load_history, replay_files
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 TICKET_HISTORIES = [p for p in HISTORIES if p.stem.startswith("lifecycle-")]
+# Recorded with the tests' payload key (tests/workflows/histories/test-payload-keys).
+ENCRYPTED = [p for p in HISTORIES if p.stem.startswith("lifecycle-encrypted-")]
 
 
 def test_the_corpus_is_not_empty() -> None:
@@ -25,9 +29,32 @@ def test_the_corpus_is_not_empty() -> None:
     )
 
 
+def test_the_corpus_holds_an_encrypted_history() -> None:
+    assert ENCRYPTED, (
+        "record one with TICKETFLOW_RECORD_HISTORY=lifecycle-encrypted-v<n> "
+        "pytest tests/workers/test_ticket_worker.py -k lifecycle"
+    )
+
+
+@pytest.mark.parametrize("path", ENCRYPTED, ids=[p.stem for p in ENCRYPTED])
+def test_an_encrypted_history_holds_no_ticket_text(path: Path) -> None:
+    stored = b"".join(e.SerializeToString() for e in load_history(path).events)
+    assert ENCODING in stored
+    assert b"VPN drops" not in stored  # the recorded ticket's title
+
+
+@pytest.mark.parametrize("path", ENCRYPTED[:1], ids=[p.stem for p in ENCRYPTED[:1]])
+async def test_an_encrypted_history_needs_its_key_to_replay(path: Path) -> None:
+    other_keys = data_converter(PayloadKeys.parse(new_key_line("other")), for_replay=True)
+    [outcome] = await replay_files([path], other_keys)
+    assert not outcome.ok
+    assert "ticketflow-test" in (outcome.error or "")
+    assert "not among the configured keys" in (outcome.error or "")
+
+
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_history_replays_on_current_code(path: Path) -> None:
-    [outcome] = await replay_files([path])
+    [outcome] = await replay_files([path], TEST_CONVERTER)
     assert outcome.ok, outcome.error
 
 
@@ -42,6 +69,6 @@ class DriftedTicketWorkflow:
 
 @pytest.mark.parametrize("path", TICKET_HISTORIES[:1], ids=[p.stem for p in TICKET_HISTORIES[:1]])
 async def test_replay_catches_a_changed_command_sequence(path: Path) -> None:
-    replayer = Replayer(workflows=[DriftedTicketWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[DriftedTicketWorkflow], data_converter=TEST_CONVERTER)
     with pytest.raises(workflow.NondeterminismError):
         await replayer.replay_workflow(load_history(path))

@@ -16,7 +16,8 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 from ticketflow.benchkit.bare import ParkedWorkflow, TimerWorkflow, lateness
 from ticketflow.devstack.serve import StopSignals, serve
 from ticketflow.devstack.supervisor import supervise
-from ticketflow.temporal import connect_temporal
+from ticketflow.settings import get_settings
+from ticketflow.temporal import TemporalTarget, connect_temporal, payload_keys
 from workers.runner import ContextFreeRunner
 
 
@@ -42,7 +43,10 @@ def _parser() -> argparse.ArgumentParser:
 
 async def _run(args: argparse.Namespace) -> None:
     with StopSignals().installed() as stop:
-        client = await connect_temporal(args.address, args.namespace)
+        # The bench's own dev server, plaintext; its keys (TICKETFLOW_PAYLOAD_KEYS) as the
+        # ticketflow worker's, so that both sides pay for encryption alike.
+        target = TemporalTarget.local(args.address, args.namespace)
+        client = await connect_temporal(target, payload_keys(get_settings()))
         worker = Worker(
             client,
             task_queue=args.task_queue,

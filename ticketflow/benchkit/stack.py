@@ -34,6 +34,7 @@ from ticketflow.benchkit.processes import BenchError, Child
 from ticketflow.devstack.ports import free_port
 from ticketflow.devstack.postgres import EmbeddedPostgres, create_database, drop_database
 from ticketflow.devstack.temporal_server import TemporalDevServer
+from ticketflow.payload_codec import PayloadKeys, new_key_line
 from ticketflow.settings import Settings
 
 T = TypeVar("T")
@@ -44,8 +45,10 @@ API_PROCESSES = 2  # as a deployment runs them: about one process per core
 WORKER_PROCESSES = 2  # ticketflow's, and as many bare ones
 _POLL_S = 0.2
 # Variables of ours a developer's shell may carry; the children get the bench's values only.
-_OWN_VARIABLES = ("DATABASE_URL", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "JWT_SECRET")
-_OWN_PREFIX = "TICKETFLOW_"
+# A user's Temporal cluster settings (TLS, API key, profile) are not for the bench's local
+# server: every TEMPORAL_* variable is dropped too.
+_OWN_VARIABLES = ("DATABASE_URL", "JWT_SECRET")
+_OWN_PREFIXES = ("TICKETFLOW_", "TEMPORAL_")
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,8 @@ async def running_stack(settings: Settings, say: Say) -> AsyncIterator[Stack]:
         root = Path(tempfile.mkdtemp(prefix="ticketflow-bench-"))
         exits.callback(shutil.rmtree, root, True)
         say(f"stack in {root}")
+        # A key of the run's own: payloads are sealed as in production, and it costs as much.
+        key_line = new_key_line("bench")
         temporal = TemporalDevServer(
             root / "temporal",
             ip=HOST,
@@ -81,6 +86,7 @@ async def running_stack(settings: Settings, say: Say) -> AsyncIterator[Stack]:
             headless=True,
             persistent=False,
             namespace=settings.temporal_namespace,
+            payload_keys=PayloadKeys.parse(key_line),
         )
         client = await temporal.start()
         exits.push_async_callback(temporal.stop)
@@ -95,6 +101,7 @@ async def running_stack(settings: Settings, say: Say) -> AsyncIterator[Stack]:
                 "task_queue": f"bench-ticketflow-{suffix}",
                 "jwt_secret": SecretStr(secrets.token_hex(32)),
                 "link_secret": SecretStr(secrets.token_hex(32)),
+                "payload_keys": SecretStr(key_line),
                 "admin_password": SecretStr(secrets.token_urlsafe(16)),
             }
         )
@@ -178,7 +185,7 @@ async def _start_processes(
 ) -> Stack:
     from workers.main import MAX_CACHED_WORKFLOWS, MAX_CONCURRENT_WORKFLOW_TASKS
 
-    env = child_env(settings, root / "pycache")
+    env = child_env(settings, root)
     bare_task_queue = f"bench-bare-{suffix}"
     port = free_port(HOST)
     api = await _child(
@@ -243,25 +250,29 @@ def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "ticketflow.cli", *args]
 
 
-def child_env(settings: Settings, pycache: Path) -> dict[str, str]:
-    """This environment without ticketflow settings, plus the bench stack's."""
+def child_env(settings: Settings, root: Path) -> dict[str, str]:
+    """This environment without ticketflow and Temporal settings, plus the bench stack's."""
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in _OWN_VARIABLES and not key.startswith(_OWN_PREFIX)
+        if key not in _OWN_VARIABLES and not key.startswith(_OWN_PREFIXES)
     }
     # The workflow sandbox imports the workflow's modules afresh for every workflow it
     # creates. An installed package has bytecode for them (pip compiles on install); an
     # editable checkout under PYTHONDONTWRITEBYTECODE has none and would compile the source
     # each time. Keep bytecode in the bench's temp dir, as an installed deployment has it.
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env["PYTHONPYCACHEPREFIX"] = str(pycache)
+    env["PYTHONPYCACHEPREFIX"] = str(root / "pycache")
     assert settings.database_url is not None
+    assert settings.payload_keys is not None
     env.update(
         DATABASE_URL=settings.database_url,
         TEMPORAL_ADDRESS=settings.temporal_address,
         TEMPORAL_NAMESPACE=settings.temporal_namespace,
+        # No such file: a profile in the user's default config file is not read either.
+        TEMPORAL_CONFIG_FILE=str(root / "no-temporal-profiles.toml"),
         TICKETFLOW_TASK_QUEUE=settings.task_queue,
+        TICKETFLOW_PAYLOAD_KEYS=settings.payload_keys.get_secret_value(),
         JWT_SECRET=settings.jwt_secret.get_secret_value(),
         TICKETFLOW_LINK_SECRET=settings.link_secret.get_secret_value(),
         PYTHONUNBUFFERED="1",

@@ -9,13 +9,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import uvicorn
+from pydantic import SecretStr
 
 from ticketflow.devstack.errors import DevStackError
+from ticketflow.devstack.payload_keys import dev_payload_keys
 from ticketflow.devstack.ports import ensure_port_free
 from ticketflow.devstack.postgres import database_url_or_embedded
 from ticketflow.devstack.serve import ApiServer, StopSignals, serve
 from ticketflow.devstack.temporal_server import TemporalDevServer
+from ticketflow.payload_codec import PayloadKeys
 from ticketflow.settings import Settings
+from ticketflow.temporal import payload_keys
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -41,6 +45,11 @@ class DevOptions:
     def api_url(self) -> str:
         return f"http://{self.host}:{self.api_port}"
 
+    @property
+    def codec_endpoint(self) -> str:
+        """Where the Web UI sends payloads to be decoded: the API's codec server."""
+        return f"{self.api_url}/codec"
+
 
 def prepare_data_dir(data_dir: Path, *, fresh: bool) -> Path:
     """Create the data dir (wiping it first with `fresh`); return its absolute path."""
@@ -60,6 +69,7 @@ async def run_dev(options: DevOptions, settings: Settings) -> None:
     """Start everything, serve until Ctrl-C/SIGTERM, then stop everything in order."""
     data_dir = prepare_data_dir(options.data_dir, fresh=options.fresh)
     ensure_port_free(options.host, options.api_port, "API (--api-port)")
+    keys, settings = _with_keys(settings, data_dir)
     with StopSignals().installed() as stop:
         async with AsyncExitStack() as stack:
             temporal = TemporalDevServer(
@@ -68,13 +78,15 @@ async def run_dev(options: DevOptions, settings: Settings) -> None:
                 port=options.temporal_port,
                 ui_port=options.ui_port,
                 namespace=settings.temporal_namespace,
+                payload_keys=keys,
+                ui_codec_endpoint=options.codec_endpoint,
             )
             client = await temporal.start()
             stack.push_async_callback(temporal.stop)
             database_url = await stack.enter_async_context(
                 database_url_or_embedded(settings, data_dir)
             )
-            settings = _dev_settings(settings, options, database_url, temporal.address)
+            settings = _dev_settings(settings, options, database_url, temporal)
             engine, sessions = await _open_database(database_url, stack)
             seed = await _seed(sessions, client, settings)
             worker = _build_worker(client, sessions, settings)
@@ -84,16 +96,28 @@ async def run_dev(options: DevOptions, settings: Settings) -> None:
     print("ticketflow dev stopped.", flush=True)
 
 
+def _with_keys(settings: Settings, data_dir: Path) -> tuple[PayloadKeys, Settings]:
+    """`TICKETFLOW_PAYLOAD_KEYS` if set, else the data dir's own key (made on first start)."""
+    keys = payload_keys(settings)
+    if keys:
+        return keys, settings
+    keys, text = dev_payload_keys(data_dir)
+    return keys, settings.model_copy(update={"payload_keys": SecretStr(text)})
+
+
 def _dev_settings(
-    settings: Settings, options: DevOptions, database_url: str, temporal_address: str
+    settings: Settings, options: DevOptions, database_url: str, temporal: TemporalDevServer
 ) -> Settings:
     update: dict[str, object] = {
         "database_url": database_url,
-        "temporal_address": temporal_address,
+        "temporal_address": temporal.address,
     }
     # Links in messages should point at this API unless the user chose another URL.
     if "public_url" not in settings.model_fields_set:
         update["public_url"] = options.api_url
+    # The dev server's Web UI may call the codec endpoints with the agent's login cookie.
+    if "codec_cors_origins" not in settings.model_fields_set and temporal.ui_url:
+        update["codec_cors_origins"] = temporal.ui_url
     return settings.model_copy(update=update)
 
 
@@ -146,7 +170,7 @@ def _banner(
         "",
         "ticketflow dev is running",
         f"  API docs    {options.api_url}/docs",
-        f"  Web UI      {temporal.ui_url}",
+        f"  Web UI      {temporal.ui_url} (decodes through {options.codec_endpoint})",
         f"  Temporal    {temporal.address}",
         f"  Admin       {describe_login(seed)}",
     ]

@@ -24,7 +24,8 @@ from temporalio.common import SearchAttributeKey
 from ticketflow.devstack.binaries import find_binary
 from ticketflow.devstack.errors import DevStackError
 from ticketflow.devstack.ports import ensure_port_free
-from ticketflow.temporal import connect_temporal
+from ticketflow.payload_codec import PayloadKeys
+from ticketflow.temporal import TemporalTarget, connect_temporal
 from workflows.search_attributes import ALL_KEYS, cli_specs
 
 _POLL_INTERVAL_S = 0.2
@@ -35,7 +36,9 @@ class TemporalDevServer:
     """`temporal server start-dev` with the ticket search attributes, state under `data_dir`.
 
     With `persistent` the SQLite file `data_dir/temporal.db` keeps workflows and their
-    timers across restarts; without it the server forgets everything when it stops.
+    timers across restarts; without it the server forgets everything when it stops. Its
+    client seals payloads under `payload_keys`; `ui_codec_endpoint` is where the Web UI sends
+    payloads to be decoded (the API's `/codec`).
     """
 
     def __init__(
@@ -50,6 +53,8 @@ class TemporalDevServer:
         namespace: str = "default",
         log_level: str = "warn",
         search_attributes: tuple[SearchAttributeKey[Any], ...] = ALL_KEYS,
+        payload_keys: PayloadKeys | None = None,
+        ui_codec_endpoint: str | None = None,
         startup_timeout: float = 30.0,
         stop_grace: float = 10.0,
     ) -> None:
@@ -62,6 +67,8 @@ class TemporalDevServer:
         self.namespace = namespace
         self.log_level = log_level
         self.search_attributes = search_attributes
+        self.payload_keys = payload_keys or PayloadKeys()
+        self.ui_codec_endpoint = ui_codec_endpoint
         self.startup_timeout = startup_timeout
         self.stop_grace = stop_grace
         self._process: asyncio.subprocess.Process | None = None
@@ -92,7 +99,7 @@ class TemporalDevServer:
 
     @property
     def client(self) -> Client:
-        """A client on the running server (pydantic data converter)."""
+        """A client on the running server (the production data converter, its keys)."""
         if self._client is None:
             raise DevStackError("the Temporal dev server is not started")
         return self._client
@@ -103,6 +110,8 @@ class TemporalDevServer:
         cmd += ["--ip", self.ip, "--port", str(self.port), "--namespace", self.namespace]
         cmd += ["--log-level", self.log_level]
         cmd += ["--headless"] if self.headless else ["--ui-port", str(self.ui_port)]
+        if self.ui_codec_endpoint and not self.headless:
+            cmd += ["--ui-codec-endpoint", self.ui_codec_endpoint]
         if self.persistent:
             cmd += ["--db-filename", str(self.db_path)]
         for spec in cli_specs(self.search_attributes):
@@ -165,7 +174,10 @@ class TemporalDevServer:
             self._raise_if_exited()
             try:
                 return await asyncio.wait_for(
-                    connect_temporal(self.address, self.namespace), _CONNECT_ATTEMPT_TIMEOUT_S
+                    connect_temporal(
+                        TemporalTarget.local(self.address, self.namespace), self.payload_keys
+                    ),
+                    _CONNECT_ATTEMPT_TIMEOUT_S,
                 )
             except (RuntimeError, TimeoutError) as err:
                 if time.monotonic() > deadline:
