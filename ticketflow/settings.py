@@ -5,13 +5,14 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.enums import Locale
 
 DEV_JWT_SECRET = "ticketflow-dev-secret-change-me-0123456789"
 DEFAULT_TASK_QUEUE = "ticketflow"
+WORKER_HEALTH_PORT_VARIABLE = "TICKETFLOW_WORKER_HEALTH_PORT"
 
 
 class Settings(BaseSettings):
@@ -57,6 +58,17 @@ class Settings(BaseSettings):
     slack_channel: str | None = None
     # The language the team's channel reads (`es` or `en`).
     slack_channel_locale: Locale = Locale.EN
+
+    # `ticketflow worker` answers `GET /health` on 127.0.0.1 at this port while its Temporal
+    # worker runs, for a container's health check. Unset or empty: no endpoint.
+    worker_health_port: int | None = Field(None, alias=WORKER_HEALTH_PORT_VARIABLE, ge=1, le=65535)
+
+    @field_validator("worker_health_port", mode="before")
+    @classmethod
+    def _empty_port_is_unset(cls, value: object) -> object:
+        # `TICKETFLOW_WORKER_HEALTH_PORT=` switches it off; the supervisor of `--processes`
+        # hands that to its workers, whose port it serves itself.
+        return None if value == "" else value
 
     @property
     def uses_default_jwt_secret(self) -> bool:
