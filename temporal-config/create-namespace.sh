@@ -15,8 +15,8 @@
 #   TEMPORAL_WAIT_SECONDS  how long to wait for the cluster, and for each step (default 300)
 #
 # The `temporal` CLI reads the connection from TEMPORAL_ADDRESS, TEMPORAL_API_KEY, the
-# TEMPORAL_TLS_* variables, or TEMPORAL_PROFILE / TEMPORAL_CONFIG_FILE. It needs only the CLI
-# (the repo's .venv, the ticketflow image, or temporalio/admin-tools all have one).
+# TEMPORAL_TLS_* variables, or TEMPORAL_PROFILE / TEMPORAL_CONFIG_FILE. It needs bash and that
+# CLI, not ticketflow (the repo's .venv and the ticketflow image have both).
 set -euo pipefail
 
 # shellcheck source=temporal-config/lib.sh

