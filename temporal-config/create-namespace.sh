@@ -57,12 +57,20 @@ describe_or_absent() {
   fi
 }
 
+# Created now, or by someone else since it was found missing: either way it is there.
+create() {
+  local out
+  out="$("$temporal" operator namespace create --namespace "$namespace" --retention "$retention" 2>&1)" ||
+    [[ "$out" == *"already exists"* ]] || {
+    echo "$out" >&2
+    return 1
+  }
+}
+
 wait_for_cluster "$temporal"
 described="$(retry "describe namespace $namespace" describe_or_absent)"
 if [[ -z "$described" ]]; then
-  retry "create namespace $namespace" \
-    "$temporal" operator namespace create --namespace "$namespace" --retention "$retention" \
-    >/dev/null
+  retry "create namespace $namespace" create
   echo "created: namespace $namespace, retention $retention"
   exit 0
 fi
