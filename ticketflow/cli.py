@@ -20,6 +20,7 @@ from ticketflow.bench_options import add_bench_arguments, positive_int
 from ticketflow.devstack.dev import DevOptions, run_dev
 from ticketflow.devstack.errors import DevStackError
 from ticketflow.devstack.serve import ApiServer, StopSignals, serve
+from ticketflow.health import HealthPortError, health_endpoint
 from ticketflow.payload_codec import SETTING as PAYLOAD_KEYS_SETTING
 from ticketflow.payload_codec import PayloadKeyError, PayloadKeys, new_key_line
 from ticketflow.settings import Settings, get_settings
@@ -174,7 +175,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, PayloadKeyError, TemporalConfigError) as err:
         print(f"ticketflow {args.command}: {err}", file=sys.stderr)
         return EXIT_CONFIG
-    except (DevStackError, StartupError) as err:
+    except (DevStackError, StartupError, HealthPortError) as err:
         print(f"ticketflow {args.command}: {err}", file=sys.stderr)
         return EXIT_FAILED
     except (KeyboardInterrupt, asyncio.CancelledError):
@@ -242,7 +243,9 @@ async def _worker(args: argparse.Namespace, settings: Settings) -> int:
         from ticketflow.devstack.supervisor import serve_worker_processes
 
         flags = ["--dev"] if args.dev else []
-        return await serve_worker_processes(processes=args.processes, flags=flags)
+        return await serve_worker_processes(
+            processes=args.processes, flags=flags, health_port=settings.worker_health_port
+        )
     from persistence.db import create_engine, session_factory
     from workers.main import build_worker
 
@@ -253,8 +256,9 @@ async def _worker(args: argparse.Namespace, settings: Settings) -> int:
         engine = create_engine(database_url, pool_pre_ping=False)
         try:
             worker = build_worker(client, session_factory(engine), settings)
-            log.info("worker polling task queue %r", settings.task_queue)
-            await serve(stop, worker=worker)
+            async with health_endpoint(settings.worker_health_port, lambda: worker.is_running):
+                log.info("worker polling task queue %r", settings.task_queue)
+                await serve(stop, worker=worker)
         finally:
             await engine.dispose()
     return EXIT_OK

@@ -18,6 +18,7 @@ DEFAULT_TASK_QUEUE = "ticketflow"
 # S3's rules for a bucket name; a prefix is kept to the characters S3 calls safe in a key.
 _BUCKET = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 _KEY_PREFIX = r"^[A-Za-z0-9!_.*'()/-]*$"
+WORKER_HEALTH_PORT_VARIABLE = "TICKETFLOW_WORKER_HEALTH_PORT"
 
 
 class Settings(BaseSettings):
@@ -89,10 +90,16 @@ class Settings(BaseSettings):
     # The language the team's channel reads (`es` or `en`).
     slack_channel_locale: Locale = Locale.EN
 
-    @field_validator("s3_bucket", "s3_addressing_style", mode="before")
+    # `ticketflow worker` answers `GET /health` on 127.0.0.1 at this port while its Temporal
+    # worker runs, for a container's health check. Unset or empty: no endpoint.
+    worker_health_port: int | None = Field(None, alias=WORKER_HEALTH_PORT_VARIABLE, ge=1, le=65535)
+
+    @field_validator("s3_bucket", "s3_addressing_style", "worker_health_port", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
-        # `TICKETFLOW_S3_BUCKET=` (as compose files write it) means no bucket, not a bad one.
+        # An empty variable means unset, not a bad value: compose files write
+        # `TICKETFLOW_S3_BUCKET=`, and the supervisor of `--processes` hands
+        # `TICKETFLOW_WORKER_HEALTH_PORT=` to its workers, whose port it serves itself.
         return None if value == "" else value
 
     @property

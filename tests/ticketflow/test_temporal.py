@@ -270,7 +270,7 @@ async def test_the_temporal_cli_registers_search_attributes_over_mtls(
             process.kill()
             await process.wait()
     assert process.returncode == 0, stdout.decode() + stderr.decode()
-    assert "exists:     TicketNumber (Int)" in stdout.decode()
+    assert "namespace default has every ticketflow search attribute" in stdout.decode()
 
 
 def test_temporal_variables_in_dot_env_count_and_the_environment_wins(

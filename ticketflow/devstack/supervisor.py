@@ -9,19 +9,23 @@ under the GIL), so neither the API nor a worker can use a bigger machine alone.
   spreads tasks among them and keeps each ticket's tasks on the process that has it cached.
 
 SIGINT or SIGTERM stops them all. A process that dies stops the others: a half-served port or
-a half-staffed queue would hide the failure.
+a half-staffed queue would hide the failure. For the same reason the workers' health check is
+answered here, for all of them: 200 while every worker process runs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import socket
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from ticketflow.devstack.serve import StopSignals
+from ticketflow.health import health_endpoint
+from ticketflow.settings import WORKER_HEALTH_PORT_VARIABLE
 
 _STOP_TIMEOUT_S = 30.0
 _BACKLOG = 2048
@@ -42,9 +46,16 @@ async def serve_api_processes(
     return await supervise(command, processes, pass_fds=(fd,), started=listener.close)
 
 
-async def serve_worker_processes(*, processes: int, flags: Sequence[str] = ()) -> int:
-    """Run `processes` workers until a stop signal (0) or a failure (1)."""
-    return await supervise(_cli("worker", *flags), processes)
+async def serve_worker_processes(
+    *, processes: int, flags: Sequence[str] = (), health_port: int | None = None
+) -> int:
+    """Run `processes` workers until a stop signal (0) or a failure (1).
+
+    With `health_port`, this process answers the health check; the workers are told to
+    leave it alone (an empty value wins over a `.env` file), or they would all bind it.
+    """
+    env = {**os.environ, WORKER_HEALTH_PORT_VARIABLE: ""}
+    return await supervise(_cli("worker", *flags), processes, env=env, health_port=health_port)
 
 
 async def supervise(
@@ -52,15 +63,36 @@ async def supervise(
     processes: int,
     *,
     pass_fds: Sequence[int] = (),
+    env: Mapping[str, str] | None = None,
+    health_port: int | None = None,
     started: Callable[[], None] = lambda: None,
 ) -> int:
     """Run `processes` copies of `command` until a stop signal (0) or until one ends (1).
 
-    `started` runs once every copy is started, or starting failed.
+    `started` runs once every copy is started, or starting failed. With `health_port`,
+    `GET /health` answers 200 while every copy runs.
     """
+    children: list[asyncio.subprocess.Process] = []
+
+    def all_running() -> bool:
+        return len(children) == processes and all(c.returncode is None for c in children)
+
+    async with health_endpoint(health_port, all_running):
+        return await _supervise(command, processes, children, pass_fds, env, started)
+
+
+async def _supervise(
+    command: Sequence[str],
+    processes: int,
+    children: list[asyncio.subprocess.Process],
+    pass_fds: Sequence[int],
+    env: Mapping[str, str] | None,
+    started: Callable[[], None],
+) -> int:
     with StopSignals().installed() as stop:
         try:
-            children = [await _start(command, pass_fds) for _ in range(processes)]
+            for _ in range(processes):
+                children.append(await _start(command, pass_fds, env))
         finally:
             started()
         stop.serving()
@@ -75,8 +107,12 @@ async def supervise(
     return 0 if stopped_in_time and not failed else 1
 
 
-async def _start(command: Sequence[str], pass_fds: Sequence[int]) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(*command, pass_fds=tuple(pass_fds))
+async def _start(
+    command: Sequence[str], pass_fds: Sequence[int], env: Mapping[str, str] | None
+) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        *command, pass_fds=tuple(pass_fds), env=None if env is None else dict(env)
+    )
 
 
 async def _stop_all(children: Sequence[asyncio.subprocess.Process]) -> bool:
