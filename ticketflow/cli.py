@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from domain.enums import Locale
+from security.payload_codec import SETTING as PAYLOAD_KEYS_SETTING
+from security.payload_codec import PayloadKeyError, PayloadKeys, new_key_line
 from ticketflow.bench_options import add_bench_arguments, positive_int
 from ticketflow.devstack.dev import DevOptions, run_dev
 from ticketflow.devstack.errors import DevStackError
 from ticketflow.devstack.serve import ApiServer, StopSignals, serve
 from ticketflow.health import HealthPortError, health_endpoint
-from ticketflow.payload_codec import SETTING as PAYLOAD_KEYS_SETTING
-from ticketflow.payload_codec import PayloadKeyError, PayloadKeys, new_key_line
 from ticketflow.settings import Settings, get_settings
 from ticketflow.temporal import (
     TemporalConfigError,

@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     # The desk's language: what `ticketflow init` names its defaults and writes its rules in.
     language: Locale = Field(Locale.EN, alias="TICKETFLOW_LANGUAGE")
     # `kid:base64-of-32-bytes[,kid2:...]`: AES-256-GCM keys for what goes into Temporal. The
-    # first encrypts, all decrypt (ticketflow.payload_codec). Parsed where it is used, so that
+    # first encrypts, all decrypt (security.payload_codec). Parsed where it is used, so that
     # a malformed value is reported without ever being echoed.
     payload_keys: SecretStr | None = Field(None, alias="TICKETFLOW_PAYLOAD_KEYS")
     # Comma-separated origins (e.g. `https://temporal-ui.example.com`) of the Temporal Web UIs

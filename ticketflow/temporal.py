@@ -28,7 +28,7 @@ from temporalio.converter import (
 from temporalio.envconfig import ClientConfigProfile
 from temporalio.service import TLSConfig
 
-from ticketflow.payload_codec import AesGcmCodec, PayloadKeys
+from security.payload_codec import AesGcmCodec, PayloadKeys
 from ticketflow.settings import Settings
 
 DEFAULT_ADDRESS = "localhost:7233"

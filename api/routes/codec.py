@@ -26,7 +26,7 @@ from api.errors import ApiError
 from api.paths import CODEC_PREFIX
 from api.schemas.common import PROBLEM_RESPONSES
 from persistence.models import User
-from ticketflow.payload_codec import PayloadDecryptionError
+from security.payload_codec import PayloadDecryptionError
 
 router = APIRouter(prefix=CODEC_PREFIX, tags=["codec"], responses=PROBLEM_RESPONSES)
 

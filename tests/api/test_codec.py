@@ -13,8 +13,8 @@ from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.testing import WorkflowEnvironment
 
+from security.payload_codec import ENCODING, AesGcmCodec, PayloadKeys, new_key_line
 from tests.api.conftest import PASSWORD, ApiWith, Desk, Person, assert_problem
-from ticketflow.payload_codec import ENCODING, AesGcmCodec, PayloadKeys, new_key_line
 from ticketflow.settings import Settings
 
 UI_ORIGIN = "http://127.0.0.1:8233"

@@ -27,11 +27,11 @@ import pytest
 import pytest_asyncio
 from temporalio.client import Client
 
+from security.payload_codec import new_key_line
 from tests.support.cli import RunningCli, clean_env, cli_command, until_pollers
 from tests.support.postgres import scratch_database
 from tests.support.s3 import aws_environment
 from ticketflow.devstack import TemporalDevServer, free_port
-from ticketflow.payload_codec import new_key_line
 
 REPO = Path(__file__).resolve().parents[2]
 GUIDE = REPO / "docs" / "operations.md"

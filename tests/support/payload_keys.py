@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ticketflow.payload_codec import PayloadKeys
+from security.payload_codec import PayloadKeys
 from ticketflow.temporal import data_converter
 
 TEST_KEYS_FILE = Path(__file__).parents[1] / "workflows" / "histories" / "test-payload-keys"

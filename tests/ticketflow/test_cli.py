@@ -16,10 +16,10 @@ import psutil
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from security.payload_codec import PayloadKeys
 from tests.support.cli import RunningCli, clean_env, run_cli, until_pollers
 from tests.support.payload_keys import TEST_KEYS_FILE, TEST_KEYS_SETTING
 from ticketflow.devstack import free_port
-from ticketflow.payload_codec import PayloadKeys
 
 CLI_TIMEOUT_S = 60
 DEV_STARTUP_TIMEOUT_S = 180

@@ -10,8 +10,8 @@ from temporalio import workflow
 from temporalio.worker import Replayer
 
 from domain.messages import TicketWorkflowInput
+from security.payload_codec import ENCODING, PayloadKeys, new_key_line
 from tests.support.payload_keys import TEST_CONVERTER
-from ticketflow.payload_codec import ENCODING, PayloadKeys, new_key_line
 from ticketflow.temporal import data_converter
 from workflows.replay import load_history, replay_files
 

@@ -29,12 +29,12 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
+from security.payload_codec import PayloadKeys, new_key_line
 from ticketflow.benchkit.load import first_error
 from ticketflow.benchkit.processes import BenchError, Child
 from ticketflow.devstack.ports import free_port
 from ticketflow.devstack.postgres import EmbeddedPostgres, create_database, drop_database
 from ticketflow.devstack.temporal_server import TemporalDevServer
-from ticketflow.payload_codec import PayloadKeys, new_key_line
 from ticketflow.settings import Settings
 
 T = TypeVar("T")

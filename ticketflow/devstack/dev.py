@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING
 import uvicorn
 from pydantic import SecretStr
 
+from security.payload_codec import PayloadKeys
 from ticketflow.devstack.errors import DevStackError
 from ticketflow.devstack.payload_keys import dev_payload_keys
 from ticketflow.devstack.ports import ensure_port_free
 from ticketflow.devstack.postgres import database_url_or_embedded
 from ticketflow.devstack.serve import ApiServer, StopSignals, serve
 from ticketflow.devstack.temporal_server import TemporalDevServer
-from ticketflow.payload_codec import PayloadKeys
 from ticketflow.settings import Settings
 from ticketflow.temporal import payload_keys
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from security.payload_codec import PayloadKeyError, PayloadKeys, new_key_line
 from ticketflow.devstack.errors import DevStackError
-from ticketflow.payload_codec import PayloadKeyError, PayloadKeys, new_key_line
 
 KEYS_FILE = "payload-keys"
 _HEADER = (

@@ -21,10 +21,10 @@ from temporalio.api.operatorservice.v1 import (
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 
+from security.payload_codec import PayloadKeys
 from ticketflow.devstack.binaries import find_binary
 from ticketflow.devstack.errors import DevStackError
 from ticketflow.devstack.ports import ensure_port_free
-from ticketflow.payload_codec import PayloadKeys
 from ticketflow.temporal import TemporalTarget, connect_temporal
 from workflows.search_attributes import ALL_KEYS, cli_specs
 

@@ -10,7 +10,7 @@ from temporalio.api.common.v1 import Payload
 from temporalio.api.failure.v1 import Failure
 from temporalio.exceptions import ApplicationError
 
-from ticketflow.payload_codec import (
+from security.payload_codec import (
     ENCODING,
     KEY_ID_METADATA,
     AesGcmCodec,
