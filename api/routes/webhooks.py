@@ -90,9 +90,11 @@ def _public_url(settings: Settings, request: Request) -> str:
     "/sendgrid/inbound",
     summary="An inbound e-mail, from SendGrid Inbound Parse [Inbound secret]",
     description=(
-        "`multipart/form-data` as SendGrid posts it. Authenticated by `?token=<secret>` or "
-        "HTTP Basic auth (user `sendgrid`, the secret as password). A reply to a ticket "
-        "becomes a comment on it; anything else opens a ticket. Redeliveries change nothing."
+        "`multipart/form-data` as SendGrid posts it. Authenticated by HTTP Basic auth (user "
+        "`sendgrid`, the secret as password); a `?token=` in the URL is refused. A reply from "
+        "a sender whose domain vouches for it (DKIM or SPF aligned with `From:`) becomes a "
+        "comment on its ticket, anything else of theirs opens a ticket; mail nothing vouches "
+        "for is held for admins. Redeliveries change nothing."
     ),
     openapi_extra=_SENDGRID_FORM,
 )
@@ -103,10 +105,11 @@ async def sendgrid_inbound(
     settings: SettingsDep,
     files: FilesDep,
     metrics: MetricsDep,
-    token: Annotated[str | None, Query(max_length=512)] = None,
 ) -> InboundReceipt:
     proofs.check_sendgrid(
-        settings.sendgrid_inbound_secret, token, request.headers.get("authorization")
+        settings.sendgrid_inbound_secret,
+        "token" in request.query_params,
+        request.headers.get("authorization"),
     )
     async with request.form(max_files=MAX_ATTACHMENTS, max_fields=MAX_FORM_FIELDS) as form:
         mail = await read_sendgrid_form(form)

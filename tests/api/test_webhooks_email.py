@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -58,15 +60,20 @@ def email(
     to: str = "support@ticketflow.local",
     **fields: str,
 ) -> dict[str, str]:
-    """The text fields SendGrid posts for an e-mail."""
+    """The text fields SendGrid posts for an e-mail; by default one its sender's domain signed
+    (DKIM) and sent through its own servers (SPF), as SendGrid reports them."""
     header_block = {"Message-ID": f"<{uuid4().hex}@mail.example.org>", **(headers or {})}
+    address = parseaddr(sender)[1]
+    domain = address.rpartition("@")[2].lower()
     return {
         "from": sender,
         "to": to,
         "subject": subject,
         "text": text,
         "headers": "".join(f"{name}: {value}\r\n" for name, value in header_block.items()),
-        "envelope": json.dumps({"to": [to], "from": sender}),
+        "envelope": json.dumps({"to": [to], "from": address}),
+        "dkim": f"{{@{domain} : pass}}",
+        "SPF": "pass",
         "attachments": "0",
         **fields,
     }
@@ -78,12 +85,13 @@ async def deliver(
     files: dict[str, tuple[str, bytes, str]] | None = None,
     **request: Any,
 ) -> httpx.Response:
-    """Post as SendGrid does: multipart/form-data, the secret in the URL unless told otherwise."""
+    """Post as SendGrid does: multipart/form-data, the secret as the basic-auth password unless
+    told otherwise."""
     parts: list[tuple[str, Any]] = [
         (name, (None, value.encode())) for name, value in fields.items()
     ]
     parts += list((files or {}).items())
-    request.setdefault("params", {"token": SECRET})
+    request.setdefault("auth", ("sendgrid", SECRET))
     url = request.pop("url", INBOUND)
     return await api.post(url, files=parts, **request)
 
@@ -119,7 +127,7 @@ async def test_an_email_from_a_new_sender_opens_a_ticket(
     fields = email(
         f"Ana Pérez <{sender.upper()}>", "VPN down", "Cannot connect since 9am.\n", to=inbox
     )
-    receipt = await delivered(api, fields, params={}, auth=("sendgrid", SECRET))
+    receipt = await delivered(api, fields)
     assert receipt["comment_id"] is None
 
     ticket = (await api.get(f"{V1}/tickets/{receipt['ticket']}", headers=desk.admin.auth)).json()
@@ -304,10 +312,10 @@ async def test_auto_replies_are_ignored(
 @pytest.mark.parametrize(
     "auth",
     [
-        {"params": {"token": "wrong"}},
-        {"params": {}},
-        {"params": {}, "auth": ("sendgrid", "wrong")},
-        {"params": {}, "headers": {"Authorization": "Basic !!not-base64!!"}},
+        {"params": {"token": "wrong"}, "auth": None},
+        {"auth": None},
+        {"auth": ("sendgrid", "wrong")},
+        {"auth": None, "headers": {"Authorization": "Basic !!not-base64!!"}},
     ],
     ids=["wrong token", "no proof", "wrong password", "garbled basic auth"],
 )
@@ -443,7 +451,7 @@ async def test_an_email_with_a_few_megabytes_of_attachments_is_taken_and_a_huge_
 
     huge = await api.post(
         INBOUND,
-        params={"token": SECRET},
+        auth=("sendgrid", SECRET),
         content=b"x" * (33 << 20),
         headers={"Content-Type": "multipart/form-data; boundary=x"},
     )
@@ -462,6 +470,37 @@ async def test_the_seeds_email_incoming_path_is_the_same_webhook(
     assert opened.status_code == 200, opened.text
     assert opened.json()["ticket"] is not None
     refused = await deliver(
-        api, email(stranger(), "x", "y"), url=f"{V1}/webhooks/email-incoming", params={}
+        api, email(stranger(), "x", "y"), url=f"{V1}/webhooks/email-incoming", auth=None
     )
     assert refused.status_code == 401
+
+
+# -- attacks: the secret in the URL -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "proof",
+    [{"auth": None}, {"auth": ("sendgrid", SECRET)}],
+    ids=["token alone", "token beside basic auth"],
+)
+async def test_the_secret_in_the_query_string_is_refused_and_never_logged(
+    api: httpx.AsyncClient,
+    session_factory: async_sessionmaker[AsyncSession],
+    caplog: pytest.LogCaptureFixture,
+    proof: dict[str, Any],
+) -> None:
+    """A secret in the URL lands in every proxy's and server's access log: never accepted."""
+    caplog.set_level(logging.DEBUG)
+    sender = stranger()
+
+    response = await deliver(
+        api, email(sender, "Let me in", "Please"), params={"token": SECRET}, **proof
+    )
+
+    problem = assert_problem(response, 401)
+    assert "basic auth" in problem["detail"].lower()
+    assert SECRET not in response.text
+    assert await user_by_email(session_factory, sender) is None
+    # The test's own HTTP client (httpx, playing SendGrid) logs the URL it calls; the API never.
+    ours = [r for r in caplog.records if not r.name.startswith("httpx")]
+    assert not [r for r in ours if SECRET in r.getMessage()]
