@@ -17,7 +17,7 @@ from api.schemas.common import PROBLEM_RESPONSES
 from api.schemas.integrations import IntegrationOut
 from api.schemas.webhooks import InboundReceipt, SlackAck
 from api.services import slack_install
-from api.services.inbound import mailbox, proofs, slack, sms
+from api.services.inbound import authenticity, held, mailbox, proofs, slack, sms
 from api.services.inbound.delivery import Landed
 from api.services.inbound.mail import MAX_ATTACHMENTS, read_sendgrid_form
 from domain.errors import NotFound
@@ -116,6 +116,10 @@ async def sendgrid_inbound(
     reason = mailbox.ignored_because(mail, settings)
     if reason is not None:
         return InboundReceipt(ticket=None, ignored=reason)
+    # Only mail its sender's domain vouches for may act as them; the rest waits for an admin.
+    verdict = authenticity.judge(mail)
+    if not verdict.aligned:
+        return InboundReceipt(ticket=None, held=await held.hold(session, files, mail, verdict))
     landed = await mailbox.receive_email(session, temporal, settings, files, mail)
     _count(metrics, landed)
     return InboundReceipt(ticket=landed.ticket, comment_id=landed.comment_id)
