@@ -717,3 +717,22 @@ async def test_a_discarded_email_changes_nothing_and_its_files_go(
     assert_problem(await api.get(missing, headers=desk.admin.auth), 404)
     assert_problem(await api.post(f"{missing}/discard", headers=desk.admin.auth), 404)
     assert_problem(await api.get(f"{V1}/inbound/held-emails", headers=desk.agent.auth), 403)
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("", {"status": "lost"}),
+        ("", {"cursor": "%%%not-base64"}),
+        ("", {"cursor": "WyJhIiwiYiJd"}),
+        ("", {"limit": "0"}),
+        ("/not-a-uuid", {}),
+    ],
+)
+async def test_bad_held_email_requests_are_a_422_problem(
+    api: httpx.AsyncClient, desk: Desk, path: str, params: dict[str, str]
+) -> None:
+    response = await api.get(
+        f"{V1}/inbound/held-emails{path}", headers=desk.admin.auth, params=params
+    )
+    assert_problem(response, 422)
