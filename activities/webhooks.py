@@ -8,6 +8,14 @@ network failure is retried by Temporal, after `Retry-After` when the receiver gi
 A Slack or Teams URL is stored encrypted and decrypted here only. A `teams` delivery goes
 through the Teams notification channel itself, so it is judged as Teams notifications are:
 a legacy connector's 200 that reports a failure in its body counts as that failure.
+
+Every request goes through the outbound guard (`security.outbound`): the receiver's host is
+resolved once, refused if it is or resolves to an inward address (loopback, private,
+link-local, metadata…) that `TICKETFLOW_OUTBOUND_ALLOW` does not name, and connected to at
+the address judged. A refusal is final. What a delivery records of the receiver is its HTTP
+status and a short reason of ours ("receiver answered 500"), never its body: an admin reads
+the delivery log, and a receiver's error page (or an internal service's answer) is not theirs
+to read.
 """
 
 from __future__ import annotations
@@ -46,16 +54,16 @@ from persistence.models import DeliveryStatus
 from persistence.outbox import Links
 from persistence.secrets import SecretBox, SecretsUnavailable
 from persistence.webhooks import DeliveryOutcome, DeliveryTarget, delivery_target, record_outcome
+from security.outbound import OutboundGuard, OutboundRefused
 from ticketflow.settings import Settings
 
 DELIVER_WEBHOOK = "deliver_webhook"
 
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 USER_AGENT = "ticketflow-webhooks/1"
-# How much of a refusal's body is kept as the delivery's error.
-MAX_EXCERPT_BYTES = 1024
 
 REJECTED = "WebhookRejected"  # the receiver refused it (4xx): final
+REFUSED = "WebhookAddressRefused"  # the receiver's address is inward: final
 UNDELIVERED = "WebhookUndelivered"  # the receiver failed or was unreachable: retried
 NOT_SIGNABLE = "WebhookNotSignable"  # the secret cannot be read with this worker's key: final
 NO_URL = "WebhookUrlUnreadable"  # the encrypted URL cannot be read with this key: final
@@ -66,15 +74,24 @@ TEAMS: ChannelName = "teams"
 class Reply:
     status: int
     retry_after: str | None
-    excerpt: str
 
 
 class WebhookActivities:
-    """Sends planned webhook deliveries; wired with a session factory and the settings."""
+    """Sends planned webhook deliveries; wired with a session factory and the settings.
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+    `guard` judges receiver addresses; by default the one `TICKETFLOW_OUTBOUND_ALLOW` makes
+    (tests give one with a resolver of their own).
+    """
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        guard: OutboundGuard | None = None,
+    ) -> None:
         self._sessions = sessions
         self._settings = settings
+        self._guard = guard or OutboundGuard.allowing(settings.outbound_allow)
 
     @activity.defn(name=DELIVER_WEBHOOK)
     async def deliver(self, delivery_id: UUID) -> None:
@@ -121,7 +138,9 @@ class WebhookActivities:
     async def _send_to_teams(self, target: DeliveryTarget, url: str) -> None:
         message = event_message(target.payload, self._settings.public_url, to=url)
         try:
-            await TeamsChannel().send(message)
+            await TeamsChannel(self._guard).send(message)
+        except OutboundRefused as exc:
+            await self._refused(target.id, exc)
         except ProviderRejected as exc:
             await self._record(
                 target.id,
@@ -148,14 +167,26 @@ class WebhookActivities:
         body = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
         headers = await self._headers(target, body)
         try:
-            reply = await _post(url, body, headers)
+            reply = await _post(self._guard, url, body, headers)
+        except OutboundRefused as exc:
+            await self._refused(delivery_id, exc)
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
-            await self._record(delivery_id, DeliveryOutcome(DeliveryStatus.FAILED, error=str(exc)))
-            raise ApplicationError(str(exc), type=REJECTED, non_retryable=True) from exc
+            # The message could quote the URL, which may be a credential: only its kind.
+            error = f"the URL cannot be used ({type(exc).__name__})"
+            await self._record(delivery_id, DeliveryOutcome(DeliveryStatus.FAILED, error=error))
+            raise ApplicationError(error, type=REJECTED, non_retryable=True) from exc
         except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}".rstrip(": ")
+            error = _network_failure(exc)
             await self._retry_later(delivery_id, DeliveryOutcome(_pending(), error=error), None)
         await self._settle(delivery_id, reply)
+
+    async def _refused(self, delivery_id: UUID, refused: OutboundRefused) -> NoReturn:
+        """The receiver's address may not be reached: failed for good, nothing sent."""
+        error = f"not sent: {refused.reason}"
+        await self._record(delivery_id, DeliveryOutcome(DeliveryStatus.FAILED, error=error))
+        raise ApplicationError(
+            f"webhook {delivery_id} {error}", type=REFUSED, non_retryable=True
+        ) from refused
 
     async def _headers(self, target: DeliveryTarget, body: bytes) -> dict[str, str]:
         headers = {
@@ -184,7 +215,7 @@ class WebhookActivities:
                 ),
             )
             return
-        error = f"HTTP {status}" + (f": {reply.excerpt}" if reply.excerpt else "")
+        error = answered(status)
         if status >= 500 or status == 429:
             delay = parse_retry_after(reply.retry_after, datetime.now(UTC))
             outcome = DeliveryOutcome(_pending(delay), response_status=status, error=error)
@@ -246,8 +277,27 @@ def event_message(
     )
 
 
+def answered(status: int) -> str:
+    """What a delivery records of a receiver's answer: its status, never its body."""
+    if 300 <= status < 400:
+        return f"receiver answered {status} (redirects are not followed)"
+    return f"receiver answered {status}"
+
+
+def _network_failure(error: httpx.HTTPError) -> str:
+    # The exception's text can name internal addresses and ports: only its kind is kept.
+    if isinstance(error, httpx.TimeoutException):
+        return f"{type(error).__name__}: the receiver did not answer in time"
+    return f"{type(error).__name__}: the receiver could not be reached"
+
+
 def _described(error: ProviderError) -> str:
-    return f"HTTP {error.status}: {error.detail}" if error.status is not None else error.detail
+    """A Teams failure as recorded: the status, or what kind of failure it was."""
+    if error.status is not None:
+        return answered(error.status)
+    if isinstance(error, ProviderRejected):
+        return "the URL cannot be used"
+    return "the receiver could not be reached"
 
 
 def _pending(retry_after: timedelta | None = None) -> DeliveryStatus:
@@ -255,20 +305,14 @@ def _pending(retry_after: timedelta | None = None) -> DeliveryStatus:
     return DeliveryStatus.FAILED if is_last_attempt(retry_after) else DeliveryStatus.PENDING
 
 
-async def _post(url: str, body: bytes, headers: dict[str, str]) -> Reply:
-    # Redirects are not followed: a moved receiver is a configuration to fix, not to guess.
+async def _post(guard: OutboundGuard, url: str, body: bytes, headers: dict[str, str]) -> Reply:
+    # Redirects are not followed: a moved receiver is a configuration to fix, not to guess,
+    # and a redirect could point inward. The body is never read: it is not recorded.
     async with (
-        httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False) as client,
+        guard.client(TIMEOUT) as client,
         client.stream("POST", url, content=body, headers=headers) as response,
     ):
-        excerpt = b""
-        if not response.is_success:
-            async for chunk in response.aiter_bytes():
-                excerpt += chunk
-                if len(excerpt) >= MAX_EXCERPT_BYTES:
-                    break
-        text = excerpt[:MAX_EXCERPT_BYTES].decode(errors="replace").strip()
-        return Reply(response.status_code, response.headers.get("Retry-After"), text)
+        return Reply(response.status_code, response.headers.get("Retry-After"))
 
 
 __all__ = ["DELIVER_WEBHOOK", "WebhookActivities"]

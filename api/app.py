@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
+from api import access_log
 from api.cors import PathCorsMiddleware, parse_origins
 from api.errors import PROBLEM_JSON, install_error_handlers
 from api.middleware import BodyLimitMiddleware, Metrics, MetricsMiddleware
@@ -123,6 +124,7 @@ def create_app(settings: Settings, resources: Resources | None = None) -> FastAP
     app.state.metrics = Metrics()
     app.state.files = build_file_store(settings)
     install_error_handlers(app)
+    access_log.install()
     app.include_router(ops_router)
     app.include_router(routing_router)  # first: its /users/agents/available before /users/{id}
     app.include_router(knowledge_base_router)  # before tickets: /tickets/suggest-kb/{ticket}

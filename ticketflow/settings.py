@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.enums import Locale
+from domain.outbound_addresses import AllowList
 from security.signing import KeyRing, split_secrets, weakness
 
 DEV_JWT_SECRET = "ticketflow-dev-secret-change-me-0123456789"
@@ -51,6 +52,11 @@ class Settings(BaseSettings):
 
     # Key (Fernet, urlsafe base64 of 32 bytes) that encrypts integration secrets at rest.
     secrets_key: SecretStr | None = Field(None, alias="TICKETFLOW_SECRETS_KEY")
+    # Outbound webhooks (integrations, Slack and Teams URLs) never reach loopback, private,
+    # link-local, CGNAT, metadata… addresses, except what this comma-separated list names:
+    # networks or addresses (`10.1.0.0/16`, `127.0.0.1`) and host names (`hooks.corp.example`,
+    # `*.corp.example`). Empty: only publicly routable receivers.
+    outbound_allow: str = Field("", alias="TICKETFLOW_OUTBOUND_ALLOW")
     # Outbound e-mail: sender, and the domain of the Message-IDs replies thread on.
     mail_from: str = Field("support@ticketflow.local", alias="TICKETFLOW_MAIL_FROM")
     mail_domain: str = Field("ticketflow.local", alias="TICKETFLOW_MAIL_DOMAIN")
@@ -101,6 +107,12 @@ class Settings(BaseSettings):
         # `TICKETFLOW_S3_BUCKET=`, and the supervisor of `--processes` hands
         # `TICKETFLOW_WORKER_HEALTH_PORT=` to its workers, whose port it serves itself.
         return None if value == "" else value
+
+    @field_validator("outbound_allow")
+    @classmethod
+    def _allow_list(cls, value: str) -> str:
+        AllowList.parse(value)  # a typo refuses to start rather than allowing nothing
+        return value
 
     @property
     def access_keys(self) -> KeyRing:

@@ -26,6 +26,7 @@ from activities.channels.push import PushChannel
 from activities.channels.slack import SlackChannel
 from activities.channels.sms import SmsChannel
 from activities.channels.teams import TeamsChannel
+from security.outbound import OutboundGuard
 from ticketflow.settings import Settings
 
 __all__ = [
@@ -62,7 +63,7 @@ class Channels:
             "sms": self._sms or RecordOnlyChannel(),
             "push": self._push or RecordOnlyChannel(),
             "slack": _slack(settings) or RecordOnlyChannel(),
-            "teams": TeamsChannel(),
+            "teams": TeamsChannel(OutboundGuard.allowing(settings.outbound_allow)),
         }
 
     async def send(self, message: OutboundMessage) -> Receipt:

@@ -1,4 +1,8 @@
-"""Microsoft Teams through an incoming webhook (a Workflows or legacy connector URL)."""
+"""Microsoft Teams through an incoming webhook (a Workflows or legacy connector URL).
+
+The URL is an admin's: it is reached only through the outbound guard (`security.outbound`),
+which refuses inward addresses (`OutboundRefused` is raised as it is) and follows no redirect.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from activities.channels.base import (
     describe_body,
     error_for_status,
 )
+from security.outbound import OutboundGuard
 
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 # Workflows webhooks take Adaptive Cards only; 1.4 renders on every Teams client.
@@ -53,11 +58,17 @@ def teams_card(message: OutboundMessage) -> dict[str, Any]:
 
 
 class TeamsChannel:
-    """Posts to the webhook URL in `message.to`; the URL is the credential, so always on."""
+    """Posts to the webhook URL in `message.to`; the URL is the credential, so always on.
+
+    Without a `guard`, only publicly routable receivers are reached.
+    """
+
+    def __init__(self, guard: OutboundGuard | None = None) -> None:
+        self._guard = guard or OutboundGuard()
 
     async def send(self, message: OutboundMessage) -> Receipt:
         try:
-            async with httpx.AsyncClient(timeout=PROVIDER_TIMEOUT_SECONDS) as client:
+            async with self._guard.client(PROVIDER_TIMEOUT_SECONDS) as client:
                 response = await client.post(message.to, json=teams_card(message))
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as error:
             raise ProviderRejected(None, f"Teams webhook URL unusable: {error}") from error

@@ -18,6 +18,7 @@ from api.schemas.integrations import (
 from api.services import integrations as service
 from api.services import slack_install as slack_install_service
 from persistence import webhooks as webhooks_repo
+from security.outbound import OutboundGuard
 
 router = APIRouter(
     prefix=f"{API_PREFIX}/integrations", tags=["integrations"], responses=PROBLEM_RESPONSES
@@ -33,6 +34,14 @@ Provider = Annotated[
 ]
 _SAVE_RESPONSES: dict[int | str, dict[str, Any]] = {
     201: {"model": IntegrationOut, "description": "Created"},
+    422: {
+        "model": Problem,
+        "content": {"application/problem+json": {}},
+        "description": (
+            "Invalid input, or a URL aimed inward (loopback, private, link-local, CGNAT, "
+            "metadata… unless TICKETFLOW_OUTBOUND_ALLOW names it)"
+        ),
+    },
     503: {
         "model": Problem,
         "content": {"application/problem+json": {}},
@@ -95,8 +104,9 @@ async def save_integration(
     body: IntegrationWrite,
     response: Response,
 ) -> IntegrationOut:
+    guard = OutboundGuard.allowing(settings.outbound_allow)
     integration, created = await service.save_integration(
-        session, provider, body, settings.secrets_key
+        session, provider, body, settings.secrets_key, guard
     )
     await session.commit()
     if created:

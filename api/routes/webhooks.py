@@ -17,7 +17,7 @@ from api.schemas.common import PROBLEM_RESPONSES
 from api.schemas.integrations import IntegrationOut
 from api.schemas.webhooks import InboundReceipt, SlackAck
 from api.services import slack_install
-from api.services.inbound import mailbox, proofs, slack, sms
+from api.services.inbound import authenticity, held, mailbox, proofs, slack, sms
 from api.services.inbound.delivery import Landed
 from api.services.inbound.mail import MAX_ATTACHMENTS, read_sendgrid_form
 from domain.errors import NotFound
@@ -90,9 +90,11 @@ def _public_url(settings: Settings, request: Request) -> str:
     "/sendgrid/inbound",
     summary="An inbound e-mail, from SendGrid Inbound Parse [Inbound secret]",
     description=(
-        "`multipart/form-data` as SendGrid posts it. Authenticated by `?token=<secret>` or "
-        "HTTP Basic auth (user `sendgrid`, the secret as password). A reply to a ticket "
-        "becomes a comment on it; anything else opens a ticket. Redeliveries change nothing."
+        "`multipart/form-data` as SendGrid posts it. Authenticated by HTTP Basic auth (user "
+        "`sendgrid`, the secret as password); a `?token=` in the URL is refused. A reply from "
+        "a sender whose domain vouches for it (DKIM or SPF aligned with `From:`) becomes a "
+        "comment on its ticket, anything else of theirs opens a ticket; mail nothing vouches "
+        "for is held for admins. Redeliveries change nothing."
     ),
     openapi_extra=_SENDGRID_FORM,
 )
@@ -103,16 +105,21 @@ async def sendgrid_inbound(
     settings: SettingsDep,
     files: FilesDep,
     metrics: MetricsDep,
-    token: Annotated[str | None, Query(max_length=512)] = None,
 ) -> InboundReceipt:
     proofs.check_sendgrid(
-        settings.sendgrid_inbound_secret, token, request.headers.get("authorization")
+        settings.sendgrid_inbound_secret,
+        "token" in request.query_params,
+        request.headers.get("authorization"),
     )
     async with request.form(max_files=MAX_ATTACHMENTS, max_fields=MAX_FORM_FIELDS) as form:
         mail = await read_sendgrid_form(form)
     reason = mailbox.ignored_because(mail, settings)
     if reason is not None:
         return InboundReceipt(ticket=None, ignored=reason)
+    # Only mail its sender's domain vouches for may act as them; the rest waits for an admin.
+    verdict = authenticity.judge(mail)
+    if not verdict.aligned:
+        return InboundReceipt(ticket=None, held=await held.hold(session, files, mail, verdict))
     landed = await mailbox.receive_email(session, temporal, settings, files, mail)
     _count(metrics, landed)
     return InboundReceipt(ticket=landed.ticket, comment_id=landed.comment_id)

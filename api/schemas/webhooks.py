@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class InboundReceipt(BaseModel):
-    """Where an inbound message landed: a new ticket, or a comment on an existing one."""
+    """Where an inbound message landed: a new ticket, a comment on one, or held for admins."""
 
     ticket: int | None = Field(description="the ticket's number (null when ignored)")
     comment_id: UUID | None = Field(
@@ -17,6 +17,13 @@ class InboundReceipt(BaseModel):
     )
     ignored: str | None = Field(
         None, description="why nothing was done (an auto-reply, a message from ourselves)"
+    )
+    held: UUID | None = Field(
+        None,
+        description=(
+            "e-mail only: the held e-mail's id when the sender's domain did not vouch for it "
+            "(no aligned DKIM or SPF pass); it waits for an admin and changed nothing"
+        ),
     )
 
 

@@ -23,11 +23,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import ApiError
 from api.paths import API_PREFIX
+from api.services.integrations import check_receiver
 from domain.errors import InvalidInput
 from domain.integration_events import TicketEvent
 from persistence.models import Integration
 from persistence.secrets import SecretBox
 from persistence.webhooks import IntegrationFields, save_integration, store_url
+from security.outbound import OutboundGuard
 from ticketflow.settings import Settings
 
 AUTHORIZE_URL = "https://slack.com/oauth/v2/authorize"
@@ -121,6 +123,8 @@ async def complete(session: AsyncSession, settings: Settings, code: str, state: 
         events=DEFAULT_EVENTS,
         settings={"team": team.get("name"), "channel": hook.get("channel")},
     )
+    # Slack's answer is trusted no further than an admin's: the same receiver check.
+    await check_receiver(OutboundGuard.allowing(settings.outbound_allow), hook["url"])
     url = store_url(PROVIDER, hook["url"], settings.secrets_key)
     integration, _ = await save_integration(
         session, fields, url=url, secret_encrypted=None, replace_secret=False

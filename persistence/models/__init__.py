@@ -10,6 +10,7 @@ from persistence.models.content import (
     ResponseTemplate,
     kb_matches,
 )
+from persistence.models.inbound import HeldEmail, HeldEmailStatus
 from persistence.models.integrations import DeliveryStatus, Integration, WebhookDelivery
 from persistence.models.notifications import Notification
 from persistence.models.people import Department, User
@@ -42,6 +43,8 @@ __all__ = [
     "Calendar",
     "DeliveryStatus",
     "Department",
+    "HeldEmail",
+    "HeldEmailStatus",
     "Integration",
     "KnowledgeBaseArticle",
     "Notification",

@@ -21,10 +21,12 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.channels.base import MAX_RETRY_AFTER, parse_retry_after
 from activities.webhooks import WebhookActivities, chat_message
+from domain.outbound_addresses import AllowList
 from domain.webhook_signature import ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from persistence.models import DeliveryStatus, Integration, WebhookDelivery
 from persistence.secrets import SecretBox
 from persistence.webhooks import IntegrationFields, save_integration, store_url
+from security.outbound import OutboundGuard
 from tests.support.standin import Answer, StandIn
 from ticketflow.settings import Settings
 
@@ -48,9 +50,23 @@ def receiver() -> Iterator[StandIn]:
         yield standin
 
 
+# The receiver is a stand-in on 127.0.0.1: allowed here, as an operator would allow an address
+# of their own. The attacks below run without it.
+LOCAL_RECEIVER = "127.0.0.1/32"
+
+
 @pytest.fixture
 def settings() -> Settings:
-    return Settings(TICKETFLOW_SECRETS_KEY=KEY)  # type: ignore[arg-type]
+    return Settings(
+        TICKETFLOW_SECRETS_KEY=KEY,  # type: ignore[arg-type]
+        TICKETFLOW_OUTBOUND_ALLOW=LOCAL_RECEIVER,
+    )
+
+
+@pytest.fixture
+def strict(session_factory: async_sessionmaker[AsyncSession]) -> WebhookActivities:
+    """A worker that allows no inward address (the default)."""
+    return WebhookActivities(session_factory, Settings(TICKETFLOW_SECRETS_KEY=KEY))  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -193,7 +209,7 @@ async def test_a_4xx_is_final_and_recorded(
         410,
         1,
     )
-    assert stored.error == "HTTP 410: this hook was removed"
+    assert stored.error == "receiver answered 410"
 
 
 async def test_a_5xx_is_retried_until_the_receiver_takes_it(
@@ -216,7 +232,7 @@ async def test_a_5xx_is_retried_until_the_receiver_takes_it(
         503,
         1,
     )
-    assert failed_once.error == "HTTP 503: down for maintenance"
+    assert failed_once.error == "receiver answered 503"
 
     await deliver(activities, delivery_id, attempt=2)
 
@@ -276,7 +292,7 @@ async def test_the_last_allowed_attempt_marks_the_delivery_failed(
         )
 
     stored = await row(session_factory, delivery_id)
-    assert (stored.status, stored.error) == (DeliveryStatus.FAILED, "HTTP 500")
+    assert (stored.status, stored.error) == (DeliveryStatus.FAILED, "receiver answered 500")
 
 
 async def test_a_secret_this_worker_cannot_read_is_never_sent_unsigned(
@@ -448,7 +464,7 @@ async def test_a_teams_200_that_reports_a_refusal_is_failed_for_good(
         400,
         1,
     )
-    assert stored.error is not None and "returned HTTP error 400" in stored.error
+    assert stored.error == "receiver answered 400"
 
 
 async def test_a_teams_200_that_reports_throttling_is_retried(
@@ -507,3 +523,110 @@ async def test_a_retry_after_past_the_delivery_window_ends_the_row_failed(
 
     stored = await row(session_factory, delivery_id)
     assert (stored.status, stored.response_status) == (DeliveryStatus.FAILED, 429)
+
+
+# -- attacks: a delivery aimed inward, a redirect inward, the receiver's body echoed ---------
+
+
+@pytest.mark.parametrize("provider", [None, "slack", "teams"])
+async def test_a_stored_url_aimed_inward_is_refused_at_send_time(
+    strict: WebhookActivities,
+    plan: Plan,
+    receiver: StandIn,
+    session_factory: async_sessionmaker[AsyncSession],
+    provider: str | None,
+) -> None:
+    """A URL stored before the registration check, or a name that resolves inward later."""
+    delivery_id = await plan(provider=provider, payload=BREACH)
+
+    with pytest.raises(ApplicationError) as raised:
+        await deliver(strict, delivery_id)
+
+    assert raised.value.non_retryable
+    assert receiver.requests == []
+    stored = await row(session_factory, delivery_id)
+    assert stored.status is DeliveryStatus.FAILED
+    assert stored.error is not None and "loopback" in stored.error
+    assert receiver.url not in stored.error
+
+
+@pytest.mark.parametrize(
+    "location",
+    ["http://169.254.169.254/latest/meta-data/iam/security-credentials/", "/internal"],
+)
+async def test_a_redirect_inward_is_not_followed_nor_echoed(
+    activities: WebhookActivities,
+    plan: Plan,
+    receiver: StandIn,
+    session_factory: async_sessionmaker[AsyncSession],
+    location: str,
+) -> None:
+    delivery_id = await plan()
+    redirect = Answer(
+        302, headers={"Location": location}, body=f"Redirecting to {location}".encode()
+    )
+    receiver.enqueue(PATH, redirect)
+
+    with pytest.raises(ApplicationError):
+        await deliver(activities, delivery_id)
+
+    assert [r.path for r in receiver.requests] == [PATH]
+    stored = await row(session_factory, delivery_id)
+    assert (stored.status, stored.response_status) == (DeliveryStatus.FAILED, 302)
+    assert stored.error == "receiver answered 302 (redirects are not followed)"
+
+
+SECRET_BODY = b"Traceback: psycopg.OperationalError: password=hunter2 host=10.1.2.3"
+
+
+@pytest.mark.parametrize(("provider", "status"), [(None, 500), (None, 403), ("teams", 400)])
+async def test_the_receivers_answer_is_never_echoed_into_the_delivery_log(
+    activities: WebhookActivities,
+    plan: Plan,
+    receiver: StandIn,
+    session_factory: async_sessionmaker[AsyncSession],
+    provider: str | None,
+    status: int,
+) -> None:
+    delivery_id = await plan(provider=provider, payload=BREACH)
+    receiver.enqueue(PATH, Answer(status, body=SECRET_BODY))
+
+    with pytest.raises(ApplicationError):
+        await deliver(activities, delivery_id)
+
+    stored = await row(session_factory, delivery_id)
+    assert stored.response_status == status
+    assert stored.error == f"receiver answered {status}"
+
+
+async def test_a_name_that_resolves_inward_is_refused_and_one_allowed_is_reached_by_name(
+    session_factory: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    plan: Plan,
+    receiver: StandIn,
+) -> None:
+    """The worker resolves the receiver's name itself: here with a resolver the test controls."""
+    port = receiver.url.rsplit(":", 1)[1]
+    answers = {"hooks.corp.example": ["10.0.0.1"], "receiver.corp.example": ["127.0.0.1"]}
+
+    async def dns(host: str, _: int) -> list[str]:
+        return answers[host]
+
+    guard = OutboundGuard(AllowList.parse(LOCAL_RECEIVER), resolver=dns)
+    activities = WebhookActivities(session_factory, settings, guard)
+    inward = await plan(url=f"http://hooks.corp.example:{port}{PATH}")
+    allowed = await plan(url=f"http://receiver.corp.example:{port}{PATH}")
+
+    with pytest.raises(ApplicationError) as raised:
+        await deliver(activities, inward)
+    await deliver(activities, allowed)
+
+    assert raised.value.non_retryable and raised.value.type == "WebhookAddressRefused"
+    refused = await row(session_factory, inward)
+    assert refused.error == (
+        "not sent: hooks.corp.example resolves to a private address (RFC 1918); "
+        "receivers must be publicly reachable (TICKETFLOW_OUTBOUND_ALLOW)"
+    )
+    [request] = receiver.requests_to(PATH)
+    assert request.header("Host") == f"receiver.corp.example:{port}"
+    assert (await row(session_factory, allowed)).status is DeliveryStatus.SENT

@@ -30,6 +30,11 @@ SLACK_HOOK = "https://hooks.slack.com/services/T0000/B0000/XXXXXXXXXXXXXXXXXXXXw
 HOOK_TOKEN = "XXXXXXXXXXXXXXXXXXXXwxyz"
 
 
+# The receivers these tests deliver to are local stand-ins on 127.0.0.1: allowed here, as an
+# operator would allow an address of their own; the attacks below run without it.
+LOCAL_RECEIVERS = "127.0.0.1/32"
+
+
 @pytest.fixture
 def settings(database_url: str, task_queue: str) -> Settings:
     return Settings(
@@ -37,7 +42,15 @@ def settings(database_url: str, task_queue: str) -> Settings:
         jwt_secret=JWT_SECRET,  # type: ignore[arg-type]
         TICKETFLOW_TASK_QUEUE=task_queue,
         TICKETFLOW_SECRETS_KEY=KEY,  # type: ignore[arg-type]
+        TICKETFLOW_OUTBOUND_ALLOW=LOCAL_RECEIVERS,
     )
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def strict_api(settings: Settings, api_with: ApiWith) -> AsyncIterator[httpx.AsyncClient]:
+    """The API of a deployment that allows no inward address (the default)."""
+    async with api_with(settings.model_copy(update={"outbound_allow": ""})) as client:
+        yield client
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -104,12 +117,12 @@ async def test_admin_creates_replaces_lists_and_deletes_an_integration(
     replaced = await api.post(
         path,
         headers=admin.auth,
-        json=body(url="http://10.0.0.7:8080/in", events=["ticket.closed"], enabled=False),
+        json=body(url="http://203.0.114.7:8080/in", events=["ticket.closed"], enabled=False),
     )
     assert replaced.status_code == 200, replaced.text
     second = replaced.json()
     assert second["id"] == first["id"]
-    assert (second["url"], second["events"]) == ("http://10.0.0.7:8080/in", ["ticket.closed"])
+    assert (second["url"], second["events"]) == ("http://203.0.114.7:8080/in", ["ticket.closed"])
     assert (second["settings"], second["enabled"]) == ({}, False)
     assert second["has_secret"] is True  # an omitted secret is kept
 
@@ -493,3 +506,97 @@ async def test_admins_see_each_delivery_and_how_it_went(
     assert_problem(
         await api.get(f"{V1}/integrations/{provider()}/deliveries", headers=admin.auth), 404
     )
+
+
+# -- attacks: a receiver URL aimed inward ----------------------------------------------------
+
+INWARD = [
+    ("http://127.0.0.1:8080/hook", "loopback"),
+    ("http://localhost:8080/hook", "loopback"),
+    ("http://LOCALHOST./hook", "loopback"),
+    ("http://169.254.169.254/latest/meta-data/iam/", "cloud metadata"),
+    ("http://[fd00:ec2::254]/latest/meta-data/", "cloud metadata"),
+    ("http://100.100.100.200/latest/meta-data/", "cloud metadata"),
+    ("http://metadata.google.internal/computeMetadata/v1/", "cloud metadata"),
+    ("http://169.254.1.1/", "link-local"),
+    ("http://[fe80::1]/", "link-local"),
+    ("http://10.0.0.7:8080/in", "private"),
+    ("http://172.16.5.4/", "private"),
+    ("https://192.168.1.1/", "private"),
+    ("http://100.64.0.1/", "CGNAT"),
+    ("http://[fd12:3456::1]/", "unique local"),
+    ("http://224.0.0.1/", "multicast"),
+    ("http://[ff02::1]/", "multicast"),
+    ("http://0.0.0.0:8000/", "unspecified"),
+    ("http://[::]/", "unspecified"),
+    ("http://240.0.0.1/", "reserved"),
+    ("http://[::ffff:127.0.0.1]/", "loopback"),
+    ("http://[::ffff:a9fe:a9fe]/", "cloud metadata"),
+    ("http://[64:ff9b::a00:1]/", "private"),
+    ("http://2130706433/", "loopback"),
+    ("http://0x7f.0.0.1/", "loopback"),
+    ("http://0177.0.0.1/", "loopback"),
+    ("http://127.1/", "loopback"),
+    ("http://0xa9fea9fe/", "cloud metadata"),
+]
+
+
+@pytest.mark.parametrize(("url", "reason"), INWARD, ids=[url for url, _ in INWARD])
+async def test_a_webhook_aimed_inward_is_refused_naming_why(
+    strict_api: httpx.AsyncClient,
+    people: People,
+    provider: Callable[[], str],
+    session_factory: async_sessionmaker[AsyncSession],
+    url: str,
+    reason: str,
+) -> None:
+    admin = await people.make(Role.ADMIN)
+    slug = provider()
+
+    response = await strict_api.post(
+        f"{V1}/integrations/{slug}", headers=admin.auth, json=body(url=url)
+    )
+
+    problem = assert_problem(response, 422)
+    assert reason in problem["detail"]
+    assert any(error["loc"][:2] == ["body", "url"] for error in problem["errors"])
+    async with session_factory() as session:
+        found = await session.scalar(select(Integration).where(Integration.provider == slug))
+    assert found is None
+
+
+@pytest.mark.usefixtures("chat")
+@pytest.mark.parametrize("chat_provider", CHAT)
+@pytest.mark.parametrize(
+    "url", ["http://169.254.169.254/services/T0/B0/x", "https://localhost/services/T0/B0/x"]
+)
+async def test_a_slack_or_teams_url_aimed_inward_is_refused_and_not_echoed(
+    strict_api: httpx.AsyncClient, people: People, chat_provider: str, url: str
+) -> None:
+    admin = await people.make(Role.ADMIN)
+
+    response = await strict_api.post(
+        f"{V1}/integrations/{chat_provider}", headers=admin.auth, json=body(url=url)
+    )
+
+    assert_problem(response, 422)
+    assert "/services/T0/B0" not in response.text  # the credential part of the URL
+
+
+async def test_an_operator_may_allow_an_inward_network_or_host(
+    settings: Settings, api_with: ApiWith, people: People, provider: Callable[[], str]
+) -> None:
+    admin = await people.make(Role.ADMIN)
+    allowing = settings.model_copy(update={"outbound_allow": "10.20.0.0/16, localhost"})
+    async with api_with(allowing) as client:
+        for url in ("http://10.20.3.4:8080/in", "http://localhost:9000/in"):
+            created = await client.post(
+                f"{V1}/integrations/{provider()}", headers=admin.auth, json=body(url=url)
+            )
+            assert created.status_code == 201, created.text
+        refused = await client.post(
+            f"{V1}/integrations/{provider()}",
+            headers=admin.auth,
+            json=body(url="http://10.21.0.1/in"),
+        )
+    assert "private" in assert_problem(refused, 422)["detail"]

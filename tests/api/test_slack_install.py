@@ -41,6 +41,8 @@ def settings(settings: Settings, slack: StandIn) -> Settings:
             "slack_api_url": f"{slack.url}/slack/api/",
             "public_url": "https://help.example.com",
             "secrets_key": SecretStr(KEY),
+            # Slack is a stand-in on 127.0.0.1, and so is the webhook it hands out.
+            "outbound_allow": "127.0.0.1/32",
         }
     )
 
@@ -145,3 +147,25 @@ async def test_without_a_secrets_key_the_install_is_refused_before_slack_is_aske
         problem = assert_problem(refused, 503)
         assert "TICKETFLOW_SECRETS_KEY" in problem["detail"]
     assert slack.requests_to(EXCHANGE) == []
+
+
+async def test_a_webhook_slack_hands_back_aimed_inward_is_refused_and_not_kept(
+    api: httpx.AsyncClient,
+    people: People,
+    slack: StandIn,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    state = await install_state(api, people)
+    hook = "http://169.254.169.254/services/T0/B0/xoxwebhooktoken"
+    slack.route(
+        EXCHANGE,
+        Answer(payload={"ok": True, "incoming_webhook": {"url": hook, "channel": "#x"}}),
+    )
+
+    refused = await api.get(CALLBACK, params={"code": "granted-code", "state": state})
+
+    assert "cloud metadata" in assert_problem(refused, 422)["detail"]
+    assert "xoxwebhooktoken" not in refused.text
+    async with session_factory() as session:
+        found = await session.scalar(select(Integration).where(Integration.provider == "slack"))
+    assert found is None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -58,15 +60,20 @@ def email(
     to: str = "support@ticketflow.local",
     **fields: str,
 ) -> dict[str, str]:
-    """The text fields SendGrid posts for an e-mail."""
+    """The text fields SendGrid posts for an e-mail; by default one its sender's domain signed
+    (DKIM) and sent through its own servers (SPF), as SendGrid reports them."""
     header_block = {"Message-ID": f"<{uuid4().hex}@mail.example.org>", **(headers or {})}
+    address = parseaddr(sender)[1]
+    domain = address.rpartition("@")[2].lower()
     return {
         "from": sender,
         "to": to,
         "subject": subject,
         "text": text,
         "headers": "".join(f"{name}: {value}\r\n" for name, value in header_block.items()),
-        "envelope": json.dumps({"to": [to], "from": sender}),
+        "envelope": json.dumps({"to": [to], "from": address}),
+        "dkim": f"{{@{domain} : pass}}",
+        "SPF": "pass",
         "attachments": "0",
         **fields,
     }
@@ -78,12 +85,13 @@ async def deliver(
     files: dict[str, tuple[str, bytes, str]] | None = None,
     **request: Any,
 ) -> httpx.Response:
-    """Post as SendGrid does: multipart/form-data, the secret in the URL unless told otherwise."""
+    """Post as SendGrid does: multipart/form-data, the secret as the basic-auth password unless
+    told otherwise."""
     parts: list[tuple[str, Any]] = [
         (name, (None, value.encode())) for name, value in fields.items()
     ]
     parts += list((files or {}).items())
-    request.setdefault("params", {"token": SECRET})
+    request.setdefault("auth", ("sendgrid", SECRET))
     url = request.pop("url", INBOUND)
     return await api.post(url, files=parts, **request)
 
@@ -119,7 +127,7 @@ async def test_an_email_from_a_new_sender_opens_a_ticket(
     fields = email(
         f"Ana Pérez <{sender.upper()}>", "VPN down", "Cannot connect since 9am.\n", to=inbox
     )
-    receipt = await delivered(api, fields, params={}, auth=("sendgrid", SECRET))
+    receipt = await delivered(api, fields)
     assert receipt["comment_id"] is None
 
     ticket = (await api.get(f"{V1}/tickets/{receipt['ticket']}", headers=desk.admin.auth)).json()
@@ -297,17 +305,22 @@ async def test_auto_replies_are_ignored(
         sender, "Out of office", "Back on Monday", headers={"Auto-Submitted": "auto-replied"}
     )
     receipt = await delivered(api, fields)
-    assert receipt == {"ticket": None, "comment_id": None, "ignored": "auto-submitted"}
+    assert receipt == {
+        "ticket": None,
+        "comment_id": None,
+        "ignored": "auto-submitted",
+        "held": None,
+    }
     assert await user_by_email(session_factory, sender) is None
 
 
 @pytest.mark.parametrize(
     "auth",
     [
-        {"params": {"token": "wrong"}},
-        {"params": {}},
-        {"params": {}, "auth": ("sendgrid", "wrong")},
-        {"params": {}, "headers": {"Authorization": "Basic !!not-base64!!"}},
+        {"params": {"token": "wrong"}, "auth": None},
+        {"auth": None},
+        {"auth": ("sendgrid", "wrong")},
+        {"auth": None, "headers": {"Authorization": "Basic !!not-base64!!"}},
     ],
     ids=["wrong token", "no proof", "wrong password", "garbled basic auth"],
 )
@@ -443,7 +456,7 @@ async def test_an_email_with_a_few_megabytes_of_attachments_is_taken_and_a_huge_
 
     huge = await api.post(
         INBOUND,
-        params={"token": SECRET},
+        auth=("sendgrid", SECRET),
         content=b"x" * (33 << 20),
         headers={"Content-Type": "multipart/form-data; boundary=x"},
     )
@@ -462,6 +475,264 @@ async def test_the_seeds_email_incoming_path_is_the_same_webhook(
     assert opened.status_code == 200, opened.text
     assert opened.json()["ticket"] is not None
     refused = await deliver(
-        api, email(stranger(), "x", "y"), url=f"{V1}/webhooks/email-incoming", params={}
+        api, email(stranger(), "x", "y"), url=f"{V1}/webhooks/email-incoming", auth=None
     )
     assert refused.status_code == 401
+
+
+# -- attacks: the secret in the URL, a forged From: -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "proof",
+    [{"auth": None}, {"auth": ("sendgrid", SECRET)}],
+    ids=["token alone", "token beside basic auth"],
+)
+async def test_the_secret_in_the_query_string_is_refused_and_never_logged(
+    api: httpx.AsyncClient,
+    session_factory: async_sessionmaker[AsyncSession],
+    caplog: pytest.LogCaptureFixture,
+    proof: dict[str, Any],
+) -> None:
+    """A secret in the URL lands in every proxy's and server's access log: never accepted."""
+    caplog.set_level(logging.DEBUG)
+    sender = stranger()
+
+    response = await deliver(
+        api, email(sender, "Let me in", "Please"), params={"token": SECRET}, **proof
+    )
+
+    problem = assert_problem(response, 401)
+    assert "basic auth" in problem["detail"].lower()
+    assert SECRET not in response.text
+    assert await user_by_email(session_factory, sender) is None
+    # The test's own HTTP client (httpx, playing SendGrid) logs the URL it calls; the API never.
+    ours = [r for r in caplog.records if not r.name.startswith("httpx")]
+    assert not [r for r in ours if SECRET in r.getMessage()]
+
+
+def forged(sender: str, subject: str, text: str, how: str, **fields: str) -> dict[str, str]:
+    """An e-mail whose From: nothing vouches for, as SendGrid reports it."""
+    mail = email(sender, subject, text, **fields)
+    envelope = {"to": [mail["to"]], "from": "bounce@attacker.example"}
+    checks = {
+        # No signature, and the sending server is not one the From domain lists.
+        "spf fail": {"SPF": "fail", "dkim": "none"},
+        # Signed and sent properly, but by the attacker's own domain.
+        "attacker's own domain": {
+            "SPF": "pass",
+            "dkim": "{@attacker.example : pass}",
+            "envelope": json.dumps(envelope),
+        },
+        # The From domain's signature is there but broken (the text was changed after signing).
+        "broken signature": {"SPF": "softfail", "dkim": "{@example.com : fail}"},
+        # A parse setting that reports neither check.
+        "no checks": {},
+    }[how]
+    mail |= {"envelope": json.dumps(envelope), **checks}
+    if how == "no checks":
+        del mail["SPF"], mail["dkim"]
+    return mail
+
+
+FORGERIES = ["spf fail", "attacker's own domain", "broken signature", "no checks"]
+
+
+async def held_emails(api: httpx.AsyncClient, headers: dict[str, str]) -> list[dict[str, Any]]:
+    response = await api.get(f"{V1}/inbound/held-emails", headers=headers, params={"limit": 200})
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+async def private_note(api: httpx.AsyncClient, number: int, desk: Desk) -> dict[str, Any]:
+    """A note by the agent: the ticket as it stands after everything signalled before it."""
+    noted = await api.post(
+        f"{V1}/tickets/{number}/comment",
+        json={"body": "Checking", "private": True},
+        headers=desk.agent.auth,
+    )
+    assert noted.status_code == 201, noted.text
+    ticket: dict[str, Any] = noted.json()["ticket"]
+    return ticket
+
+
+@pytest.mark.parametrize("how", FORGERIES)
+async def test_a_forged_agent_reply_reaches_nobody_and_is_held_for_admins(
+    api: httpx.AsyncClient, desk: Desk, how: str
+) -> None:
+    number = (await open_ticket(api, desk))["number"]
+    phish = "Your account is locked: confirm your password at http://evil.example/login"
+    receipt = await delivered(
+        api, forged(desk.agent.email, f"Re: [#{number}] Printer on fire", phish, how)
+    )
+
+    ticket = await private_note(api, number, desk)
+    thread = await comments(api, number, desk.admin.auth)
+    assert [c["body"] for c in thread] == ["Checking"]  # no public reply from "the agent"
+    assert ticket["first_response_at"] is None  # and no first response for the SLA
+    assert receipt["ticket"] is None and receipt["comment_id"] is None
+    [held] = [h for h in await held_emails(api, desk.admin.auth) if h["id"] == receipt["held"]]
+    assert (held["sender"], held["subject"], held["status"]) == (
+        desk.agent.email,
+        f"Re: [#{number}] Printer on fire",
+        "held",
+    )
+    assert held["body"] == phish and held["reason"]
+
+
+@pytest.mark.parametrize("how", FORGERIES[:2])
+async def test_a_forged_requester_reply_neither_reopens_nor_comments(
+    api: httpx.AsyncClient, desk: Desk, how: str
+) -> None:
+    number = (await open_ticket(api, desk))["number"]
+    resolved = await api.post(f"{V1}/tickets/{number}/resolve", headers=desk.agent.auth, json={})
+    assert resolved.json()["status"] == "resolved"
+
+    await delivered(api, forged(desk.requester.email, f"Re: [#{number}]", "Reopen it", how))
+
+    ticket = await private_note(api, number, desk)
+    assert ticket["status"] == "resolved"
+    assert [c["body"] for c in await comments(api, number, desk.admin.auth)] == ["Checking"]
+
+
+# -- authenticated mail still acts as its sender; held mail waits for an admin ---------------
+
+
+@pytest.mark.parametrize(
+    "checks",
+    [
+        {"dkim": "{@mailer.example : pass, @example.com : pass}", "SPF": "softfail"},
+        {"dkim": "{@mail.example.com : pass}", "SPF": "none"},  # a child of the From domain
+        {
+            "dkim": "none",
+            "SPF": "pass",
+            "envelope": json.dumps({"to": ["support@ticketflow.local"], "from": "b@example.com"}),
+        },
+    ],
+    ids=["dkim among several", "dkim of a subdomain", "spf alone"],
+)
+async def test_an_agent_answering_from_their_mailbox_replies_to_the_requester(
+    api: httpx.AsyncClient, desk: Desk, checks: dict[str, str]
+) -> None:
+    number = (await open_ticket(api, desk))["number"]
+    assert desk.agent.email.endswith("@example.com")
+
+    receipt = await delivered(
+        api, email(desk.agent.email, f"Re: [#{number}] Printer on fire", "On our way", **checks)
+    )
+
+    assert receipt["held"] is None and receipt["comment_id"] is not None
+    ticket = await private_note(api, number, desk)
+    thread = await comments(api, number, desk.requester.auth)
+    assert [(c["body"], c["author_id"]) for c in thread] == [("On our way", str(desk.agent.id))]
+    assert ticket["first_response_at"] is not None
+
+
+async def test_a_held_email_is_kept_once_and_released_by_an_admin_as_its_senders(
+    api: httpx.AsyncClient,
+    desk: Desk,
+    session_factory: async_sessionmaker[AsyncSession],
+    attachments_dir: Path,
+) -> None:
+    """A requester whose domain does not sign its mail: an admin vouches for them."""
+    number = (await open_ticket(api, desk))["number"]
+    log = b"line 1\nline 2\n"
+    info = {"attachment1": {"filename": "app.log", "type": "text/plain"}}
+    fields = forged(
+        desk.requester.email,
+        f"Re: [#{number}]",
+        "Here is the log",
+        "spf fail",
+        attachments="1",
+        **{"attachment-info": json.dumps(info)},
+    )
+    files = {"attachment1": ("app.log", log, "text/plain")}
+    first = await delivered(api, fields, files=files)
+    again = await delivered(api, fields, files=files)  # SendGrid's redelivery
+    assert again == first
+    mine = [h for h in await held_emails(api, desk.admin.auth) if h["id"] == first["held"]]
+    assert len(mine) == 1
+    assert mine[0]["attachments"] == [
+        {"filename": "app.log", "content_type": "text/plain", "size": len(log)}
+    ]
+    assert mine[0]["checks"]["spf"] == "fail"
+    path = f"{V1}/inbound/held-emails/{first['held']}"
+    assert_problem(await api.post(f"{path}/release", headers=desk.agent.auth), 403)
+
+    released = await api.post(f"{path}/release", headers=desk.admin.auth)
+
+    assert released.status_code == 200, released.text
+    row = released.json()
+    assert (row["status"], row["ticket"], row["decided_by"]) == (
+        "released",
+        number,
+        str(desk.admin.id),
+    )
+    thread = await comments(api, number, desk.requester.auth)
+    assert [(c["body"], c["author_id"], c["id"]) for c in thread] == [
+        ("Here is the log", str(desk.requester.id), row["comment_id"])
+    ]
+    async with session_factory() as session:
+        [attached] = await session.scalars(
+            select(Attachment).where(Attachment.comment_id == row["comment_id"])
+        )
+    assert stored_file(attached.url) == (attachments_dir, log)
+    twice = await api.post(f"{path}/release", headers=desk.admin.auth)
+    assert "released already" in assert_problem(twice, 409)["detail"]
+    assert_problem(await api.post(f"{path}/discard", headers=desk.admin.auth), 409)
+    assert first["held"] not in [h["id"] for h in await held_emails(api, desk.admin.auth)]
+    listed = await api.get(
+        f"{V1}/inbound/held-emails", headers=desk.admin.auth, params={"status": "released"}
+    )
+    assert first["held"] in [h["id"] for h in listed.json()["items"]]
+
+
+async def test_a_discarded_email_changes_nothing_and_its_files_go(
+    api: httpx.AsyncClient,
+    desk: Desk,
+    session_factory: async_sessionmaker[AsyncSession],
+    attachments_dir: Path,
+) -> None:
+    sender = stranger()
+    fields = forged(sender, "Invoice", "Pay now", "attacker's own domain", attachments="1")
+    files = {"attachment1": ("invoice.pdf.exe", b"MZ\x90\x00", "application/octet-stream")}
+    receipt = await delivered(api, fields, files=files)
+    assert file_sizes(attachments_dir) == [4]
+    assert await user_by_email(session_factory, sender) is None  # no account made
+
+    discarded = await api.post(
+        f"{V1}/inbound/held-emails/{receipt['held']}/discard", headers=desk.admin.auth
+    )
+
+    assert discarded.status_code == 200, discarded.text
+    assert discarded.json()["status"] == "discarded"
+    assert file_sizes(attachments_dir) == []
+    assert await user_by_email(session_factory, sender) is None
+    again = await api.post(
+        f"{V1}/inbound/held-emails/{receipt['held']}/release", headers=desk.admin.auth
+    )
+    assert "discarded" in assert_problem(again, 409)["detail"]
+    missing = f"{V1}/inbound/held-emails/{uuid4()}"
+    assert_problem(await api.get(missing, headers=desk.admin.auth), 404)
+    assert_problem(await api.post(f"{missing}/discard", headers=desk.admin.auth), 404)
+    assert_problem(await api.get(f"{V1}/inbound/held-emails", headers=desk.agent.auth), 403)
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("", {"status": "lost"}),
+        ("", {"cursor": "%%%not-base64"}),
+        ("", {"cursor": "WyJhIiwiYiJd"}),
+        ("", {"limit": "0"}),
+        ("/not-a-uuid", {}),
+    ],
+)
+async def test_bad_held_email_requests_are_a_422_problem(
+    api: httpx.AsyncClient, desk: Desk, path: str, params: dict[str, str]
+) -> None:
+    response = await api.get(
+        f"{V1}/inbound/held-emails{path}", headers=desk.admin.auth, params=params
+    )
+    assert_problem(response, 422)

@@ -165,6 +165,8 @@ def settings(task_queue: str, sendgrid: StandIn) -> Settings:
         sendgrid_api_key=SecretStr("SG.worker-test"),
         sendgrid_base_url=sendgrid.url,
         TICKETFLOW_SECRETS_KEY=SecretStr(SECRETS_KEY),
+        # The webhook receiver is a stand-in on 127.0.0.1, allowed as an operator would.
+        TICKETFLOW_OUTBOUND_ALLOW="127.0.0.1/32",
     )
 
 

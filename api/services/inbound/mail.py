@@ -1,9 +1,10 @@
 """An e-mail as SendGrid Inbound Parse posts it, read into what a ticket needs.
 
 SendGrid sends `multipart/form-data`: `from`, `to`, `cc`, `subject`, `text`, `html`, `headers`
-(the raw header block), `envelope` (JSON), and the files `attachment1..N` described by
-`attachment-info` (JSON). Threading uses the Message-IDs ticketflow sends with
-(`<…ticket-123@{mail_domain}>`) and the `[#123]` tag in subjects.
+(the raw header block), `envelope` (JSON), the results of its sender checks (`SPF`, `dkim`),
+and the files `attachment1..N` described by `attachment-info` (JSON). Threading uses the
+Message-IDs ticketflow sends with (`<…ticket-123@{mail_domain}>`) and the `[#123]` tag in
+subjects.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from domain.errors import InvalidInput
 MAX_TITLE = 500
 MAX_BODY = 65_536
 MAX_ATTACHMENTS = 20
+# SendGrid's check results are a word (`SPF`) and a short list (`dkim`); more is not theirs.
+MAX_CHECK_CHARS = 2048
 
 _ATTACHMENT_FIELD = re.compile(r"^attachment(\d+)$")
 _SUBJECT_TAG = re.compile(r"\[#(\d{1,18})\]")
@@ -51,6 +54,22 @@ class MailFile:
 
 
 @dataclass(frozen=True)
+class SenderChecks:
+    """What SendGrid's receiving server found out about who sent the e-mail.
+
+    `spf` is the SPF result for the envelope sender's domain (`pass`, `softfail`, `fail`,
+    `none`, …); `dkim` lists each DKIM signature's domain and result
+    (`{@example.com : pass, @mailer.example : fail}`, or `none`); `envelope_from` is the SMTP
+    `MAIL FROM` (the return path), lower-cased, None for a bounce. SendGrid leaves `SPF` and
+    `dkim` out when its parse setting does not check: None here.
+    """
+
+    spf: str | None = None
+    dkim: str | None = None
+    envelope_from: str | None = None
+
+
+@dataclass(frozen=True)
 class InboundEmail:
     sender: str  # the From address, lower-cased
     sender_name: str
@@ -62,6 +81,7 @@ class InboundEmail:
     auto_submitted: bool
     attachments: tuple[MailFile, ...]
     fingerprint: str  # stands in for a missing Message-ID: the same e-mail, the same value
+    checks: SenderChecks = SenderChecks()
 
     @property
     def key(self) -> str:
@@ -97,9 +117,10 @@ def _ids(value: object) -> list[str]:
     return [f"<{m}>" for m in _MESSAGE_ID.findall(str(value or ""))]
 
 
-def _envelope_recipients(raw: str | None) -> list[str]:
+def _envelope(raw: str | None) -> tuple[list[str], str | None]:
+    """The SMTP envelope's recipients and sender (None: a bounce, or no envelope given)."""
     if not raw:
-        return []
+        return [], None
     try:
         envelope = json.loads(raw)
     except json.JSONDecodeError as error:
@@ -109,7 +130,19 @@ def _envelope_recipients(raw: str | None) -> list[str]:
     to = envelope.get("to") or []
     if not isinstance(to, list) or not all(isinstance(a, str) for a in to):
         raise InvalidInput("`envelope.to` must be a list of addresses")
-    return to
+    sender = envelope.get("from")
+    if sender is not None and not isinstance(sender, str):
+        raise InvalidInput("`envelope.from` must be an address")
+    return to, (parseaddr(sender)[1].strip().lower() or None) if sender else None
+
+
+def _check_field(fields: dict[str, str], name: str) -> str | None:
+    value = fields.get(name)
+    if value is None:
+        return None
+    if len(value) > MAX_CHECK_CHARS:
+        raise InvalidInput(f"`{name}` is longer than SendGrid ever sends")
+    return value.strip()
 
 
 def _attachment_info(raw: str | None) -> dict[str, Any]:
@@ -204,7 +237,7 @@ async def read_sendgrid_form(form: FormData) -> InboundEmail:
     name, sender = parseaddr(fields.get("from", ""))
     if "@" not in sender:
         raise InvalidInput("the e-mail has no sender address (`from`)")
-    envelope_to = _envelope_recipients(fields.get("envelope"))
+    envelope_to, envelope_from = _envelope(fields.get("envelope"))
     info = _attachment_info(fields.get("attachment-info"))
     headers = HeaderParser(policy=compat32).parsestr(fields.get("headers", ""))
     subject = " ".join(_decoded(fields.get("subject", "")).split())
@@ -224,4 +257,9 @@ async def read_sendgrid_form(form: FormData) -> InboundEmail:
         auto_submitted=_is_auto_submitted(headers),
         attachments=await _files(form, info),
         fingerprint=_fingerprint(fields),
+        checks=SenderChecks(
+            spf=_check_field(fields, "SPF"),
+            dkim=_check_field(fields, "dkim"),
+            envelope_from=envelope_from,
+        ),
     )

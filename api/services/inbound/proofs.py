@@ -51,20 +51,28 @@ def _basic_password(authorization: str | None) -> str | None:
 
 
 def check_sendgrid(
-    inbound_secret: SecretStr | None, token: str | None, authorization: str | None
+    inbound_secret: SecretStr | None, query_token: bool, authorization: str | None
 ) -> None:
-    """SendGrid Inbound Parse: `?token=<secret>` or HTTP Basic auth with the secret as password."""
+    """SendGrid Inbound Parse: HTTP Basic auth with the secret as password, and nothing else.
+
+    A `?token=` in the URL is refused even beside valid basic auth: a secret in a URL is
+    written to every access log on the way, so the configuration must change.
+    """
     expected = _secret(inbound_secret, "SendGrid", "SENDGRID_INBOUND_SECRET").encode()
-    offered = [token, _basic_password(authorization)]
-    # Both are compared, whatever the first gave, so timing does not tell which one was wrong.
-    matches = [hmac.compare_digest(o.encode(), expected) for o in offered if o is not None]
-    if not any(matches):
-        raise ApiError(
-            401,
-            "wrong or missing inbound secret",
-            code="unauthorized",
-            headers={"WWW-Authenticate": 'Basic realm="sendgrid"'},
+    if query_token:
+        raise _sendgrid_refused(
+            "the inbound secret is not taken in the URL (?token=), where access logs keep it: "
+            "use HTTP Basic auth (https://sendgrid:<secret>@host/…) and choose a new secret"
         )
+    offered = _basic_password(authorization)
+    if offered is None or not hmac.compare_digest(offered.encode(), expected):
+        raise _sendgrid_refused("wrong or missing inbound secret (HTTP Basic auth)")
+
+
+def _sendgrid_refused(detail: str) -> ApiError:
+    return ApiError(
+        401, detail, code="unauthorized", headers={"WWW-Authenticate": 'Basic realm="sendgrid"'}
+    )
 
 
 def check_twilio(

@@ -144,6 +144,8 @@ def settings_for(standin: StandIn, service_account: Path) -> SettingsFor:
             "fcm_base_url": standin.url,
             "slack_bot_token": SLACK_TOKEN,
             "slack_api_url": f"{standin.url}/slack/api/",
+            # The Teams webhook is the stand-in on 127.0.0.1, allowed as an operator would.
+            "outbound_allow": "127.0.0.1/32",
         }
         # model_validate skips the environment and .env: only these values and the defaults.
         return Settings.model_validate(values | overrides)
