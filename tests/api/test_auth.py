@@ -4,22 +4,39 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from uuid import UUID, uuid4
 
 import httpx
 import pytest
 import pytest_asyncio
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.worker import Worker
 
 from api.security import hash_password
 from domain.enums import Role
-from persistence.models import User
+from persistence.models import Notification, User
 from persistence.repositories import users as users_repo
 from tests.api.conftest import PASSWORD, ApiWith, People, assert_problem
+from tests.support.providers import link_token, mail_to, sending_to, start_providers
+from tests.support.standin import StandIn
 from ticketflow.settings import Settings
 
 AUTH = "/api/v1/auth"
+TWILIO_TOKEN = "twilio-auth-token-for-auth-tests"
+
+
+@pytest.fixture
+def providers() -> Iterator[StandIn]:
+    standin = start_providers()
+    yield standin
+    standin.stop()
+
+
+@pytest.fixture
+def settings(settings: Settings, providers: StandIn) -> Settings:
+    return sending_to(settings, providers, TWILIO_TOKEN)
 
 
 def new_email() -> str:
@@ -302,3 +319,36 @@ async def test_a_handed_out_password_only_lets_its_holder_choose_another(
     assert changed.json()["user"]["password_change_required"] is False
     fresh = {"Authorization": f"Bearer {changed.json()['access_token']}"}
     assert (await api.get("/api/v1/tickets", headers=fresh)).status_code == 200
+
+
+# -- attacks -----------------------------------------------------------------------------------
+
+
+async def test_reading_the_logs_after_forgot_password_takes_over_nothing(
+    api: httpx.AsyncClient,
+    worker: Worker,
+    providers: StandIn,
+    session_factory: async_sessionmaker[AsyncSession],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Whoever reads the logs (every logger, every level) finds no link to use, and the
+    notification rows keep none either; the owner gets it by e-mail."""
+    pair = await register(api)
+    email = str(pair["user"]["email"])  # type: ignore[index]
+    caplog.set_level(logging.DEBUG)
+
+    answered = await api.post(f"{AUTH}/forgot-password", json={"email": email})
+    assert answered.status_code == 202
+
+    logged = "\n".join(f"{r.getMessage()} {r.args!r} {r.exc_text or ''}" for r in caplog.records)
+    for leaked in set(re.findall(r"token=([\w-]+)", logged)):
+        taken = await api.post(
+            f"{AUTH}/reset-password", json={"token": leaked, "new_password": "attacker's own"}
+        )
+        assert taken.status_code != 200, "a link read in the logs reset the password"
+    token = link_token(await mail_to(providers, email))
+    logged = "\n".join(f"{r.getMessage()} {r.args!r} {r.exc_text or ''}" for r in caplog.records)
+    assert token not in logged
+    async with session_factory() as session:
+        rows = (await session.scalars(select(Notification))).all()
+    assert not [r for r in rows if token in f"{r.subject} {r.body} {r.error}"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -17,8 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.services.inbound.mail import own_text
 from persistence.models import Attachment, Ticket, User
 from persistence.repositories import users as users_repo
-from tests.api.conftest import ApiWith, Desk, People, assert_problem
+from tests.api.conftest import PASSWORD, ApiWith, Desk, People, assert_problem
 from tests.api.test_tickets import eventually, open_ticket
+from tests.support.providers import link_token, mail_to, sending_to, start_providers
+from tests.support.standin import StandIn
 from ticketflow.settings import Settings
 
 V1 = "/api/v1"
@@ -33,8 +36,15 @@ def attachments_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def settings(settings: Settings, attachments_dir: Path) -> Settings:
-    return settings.model_copy(
+def providers() -> Iterator[StandIn]:
+    standin = start_providers()
+    yield standin
+    standin.stop()
+
+
+@pytest.fixture
+def settings(settings: Settings, attachments_dir: Path, providers: StandIn) -> Settings:
+    return sending_to(settings, providers, "twilio-token-unused-here").model_copy(
         update={"sendgrid_inbound_secret": SecretStr(SECRET), "attachments_dir": attachments_dir}
     )
 
@@ -465,3 +475,54 @@ async def test_the_seeds_email_incoming_path_is_the_same_webhook(
         api, email(stranger(), "x", "y"), url=f"{V1}/webhooks/email-incoming", params={}
     )
     assert refused.status_code == 401
+
+
+# -- attacks -----------------------------------------------------------------------------------
+
+
+async def test_squatting_an_address_never_shows_the_squatter_its_mail(
+    api: httpx.AsyncClient, desk: Desk, providers: StandIn
+) -> None:
+    """Registering victim@corp first (never verified) captures none of the victim's mail."""
+    victim = stranger()
+    registered = await api.post(
+        f"{V1}/auth/register", json={"email": victim, "password": PASSWORD, "name": "Not Ana"}
+    )
+    assert registered.status_code == 201, registered.text
+    squatter = {"Authorization": f"Bearer {registered.json()['access_token']}"}
+
+    opened = await delivered(api, email(victim, "My payslip is wrong", "My IBAN is ES12 3456"))
+    number = opened["ticket"]
+    answered = await api.post(
+        f"{V1}/tickets/{number}/comment",
+        json={"body": "We changed your IBAN to the new one"},
+        headers=desk.admin.auth,
+    )
+    assert answered.status_code == 201, answered.text
+
+    for path in (f"{V1}/tickets/{number}", f"{V1}/tickets/{number}/comments", f"{V1}/tickets"):
+        seen = await api.get(path, headers=squatter)
+        assert seen.status_code != 200 or "IBAN" not in seen.text, f"the squatter read {path}"
+    relogin = await api.post(f"{V1}/auth/login", json={"email": victim, "password": PASSWORD})
+    assert_problem(relogin, 401)
+    # The mailbox's owner is invited to the account instead.
+    assert "token=" in await mail_to(providers, victim)
+
+
+async def test_a_requester_made_from_an_email_can_log_in_through_the_invitation(
+    api: httpx.AsyncClient, desk: Desk, providers: StandIn
+) -> None:
+    sender = stranger()
+    opened = await delivered(api, email(f"Eva <{sender}>", "Printer", "It is jammed"))
+
+    token = link_token(await mail_to(providers, sender))
+    accepted = await api.post(
+        f"{V1}/auth/accept-invitation", json={"token": token, "password": "my own choice 1"}
+    )
+    assert accepted.status_code == 200, accepted.text
+    login = await api.post(f"{V1}/auth/login", json={"email": sender, "password": "my own choice 1"})
+    assert login.status_code == 200, login.text
+    assert login.json()["user"]["email_verified_at"] is not None
+    mine = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    ticket = await api.get(f"{V1}/tickets/{opened['ticket']}", headers=mine)
+    assert ticket.status_code == 200, ticket.text

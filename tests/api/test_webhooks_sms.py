@@ -15,7 +15,7 @@ from twilio.request_validator import RequestValidator
 
 from persistence.models import User
 from persistence.repositories import users as users_repo
-from tests.api.conftest import ApiWith, Desk, Person, assert_problem
+from tests.api.conftest import ApiWith, Desk, People, Person, assert_problem
 from tests.api.test_tickets import eventually, open_ticket
 from ticketflow.settings import Settings
 
@@ -214,3 +214,41 @@ async def test_the_seeds_sms_reply_path_is_the_same_webhook(
         seed_path, data=params, headers=signed(params)
     )  # signed for another path
     assert forged.status_code == 403
+
+
+# -- attacks -----------------------------------------------------------------------------------
+
+
+async def test_a_self_declared_phone_does_not_capture_someone_elses_texts(
+    api: httpx.AsyncClient,
+    desk: Desk,
+    people: People,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """Typing someone else's number into one's profile binds none of their texts."""
+    victim_phone = new_number()
+    squatter = await people.make(name="Squatter")
+    declared = await api.put(
+        f"{V1}/auth/update-profile", json={"phone": victim_phone}, headers=squatter.auth
+    )
+    assert declared.status_code == 200, declared.text
+    own = await api.post(
+        f"{V1}/tickets",
+        json={"title": "My own", "description": "Mine"},
+        headers=squatter.auth,
+    )
+    assert own.status_code == 201, own.text
+
+    assert (await text_in(api, message(victim_phone, "My PIN is 4321"))).status_code == 200
+
+    requester = await user_for(session_factory, victim_phone)
+    assert requester is not None, "the text went to the account that merely typed the number"
+    assert requester.id != squatter.id
+
+    async def landed() -> bool:
+        return len(await tickets_of(api, desk, requester.id)) == 1
+
+    await eventually(landed)
+    number = own.json()["number"]
+    comments = await api.get(f"{V1}/tickets/{number}/comments", headers=squatter.auth)
+    assert comments.json()["items"] == []
