@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from api.routes import (
+    accounts,
     auth,
     deliveries,
     departments,
@@ -17,7 +18,17 @@ from api.routes import (
 api_router = APIRouter()
 # Each router carries the full prefix itself, so a request's route template (the metrics
 # label) is the whole path.
-for module in (auth, users, departments, tickets, deliveries, sla, notifications, surveys):
+for module in (
+    auth,
+    accounts,
+    users,
+    departments,
+    tickets,
+    deliveries,
+    sla,
+    notifications,
+    surveys,
+):
     api_router.include_router(module.router)
 
 ops_router = ops.router

@@ -11,6 +11,7 @@ from uuid import uuid4
 
 import httpx
 import pytest
+import pytest_asyncio
 from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -47,6 +48,15 @@ def settings(settings: Settings, attachments_dir: Path, providers: StandIn) -> S
     return sending_to(settings, providers, "twilio-token-unused-here").model_copy(
         update={"sendgrid_inbound_secret": SecretStr(SECRET), "attachments_dir": attachments_dir}
     )
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def desk(desk: Desk, session_factory: async_sessionmaker[AsyncSession]) -> Desk:
+    """The desk's requester has proven their address, as a verification link does: their mail
+    lands on their account."""
+    async with session_factory.begin() as session:
+        await users_repo.mark_email_verified(session, desk.requester.id)
+    return desk
 
 
 def stored_file(url: str) -> tuple[Path, bytes]:
@@ -520,7 +530,9 @@ async def test_a_requester_made_from_an_email_can_log_in_through_the_invitation(
         f"{V1}/auth/accept-invitation", json={"token": token, "password": "my own choice 1"}
     )
     assert accepted.status_code == 200, accepted.text
-    login = await api.post(f"{V1}/auth/login", json={"email": sender, "password": "my own choice 1"})
+    login = await api.post(
+        f"{V1}/auth/login", json={"email": sender, "password": "my own choice 1"}
+    )
     assert login.status_code == 200, login.text
     assert login.json()["user"]["email_verified_at"] is not None
     mine = {"Authorization": f"Bearer {login.json()['access_token']}"}

@@ -67,18 +67,21 @@ def texts_to(standin: StandIn, number: str) -> list[str]:
 
 
 async def _arrived(find: Any, within: float) -> str:
-    async with asyncio.timeout(within):
-        while not (found := find()):
-            await asyncio.sleep(0.05)
-    last: str = found[-1]
-    return last
+    for _ in range(int(within / 0.05)):
+        if found := find():
+            last: str = found[-1]
+            return last
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"nothing arrived within {within} s")
 
 
 async def mail_to(
     standin: StandIn, address: str, containing: str = "token=", within: float = 20.0
 ) -> str:
     """The latest e-mail to `address` that holds `containing` (a link), once one has arrived."""
-    return await _arrived(lambda: [m for m in mails_to(standin, address) if containing in m], within)
+    return await _arrived(
+        lambda: [m for m in mails_to(standin, address) if containing in m], within
+    )
 
 
 async def text_to(standin: StandIn, number: str, within: float = 20.0) -> str:
