@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import httpx
 import pytest
@@ -21,7 +21,13 @@ from persistence.models import Attachment, Ticket, User
 from persistence.repositories import users as users_repo
 from tests.api.conftest import PASSWORD, ApiWith, Desk, People, assert_problem
 from tests.api.test_tickets import eventually, open_ticket
-from tests.support.providers import link_token, mail_to, sending_to, start_providers
+from tests.support.providers import (
+    link_token,
+    mail_to,
+    mails_to,
+    sending_to,
+    start_providers,
+)
 from tests.support.standin import StandIn
 from ticketflow.settings import Settings
 
@@ -538,3 +544,90 @@ async def test_a_requester_made_from_an_email_can_log_in_through_the_invitation(
     mine = {"Authorization": f"Bearer {login.json()['access_token']}"}
     ticket = await api.get(f"{V1}/tickets/{opened['ticket']}", headers=mine)
     assert ticket.status_code == 200, ticket.text
+
+
+async def test_the_mailbox_owner_takes_over_a_squatted_account(
+    api: httpx.AsyncClient,
+    desk: Desk,
+    providers: StandIn,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    victim = stranger()
+    registered = await api.post(
+        f"{V1}/auth/register", json={"email": victim, "password": PASSWORD, "name": "Not Ana"}
+    )
+    squatter = registered.json()
+    listening = {"notification_preferences": {"sms": True, "push": True}, "push_tokens": ["dev"]}
+    headers = {"Authorization": f"Bearer {squatter['access_token']}"}
+    assert (await api.put(f"{V1}/auth/update-profile", json=listening, headers=headers)).is_success
+
+    number = (await delivered(api, email(victim, "Payslip", "It is wrong")))["ticket"]
+    await api.post(
+        f"{V1}/tickets/{number}/comment", json={"body": "Fixed it"}, headers=desk.admin.auth
+    )
+
+    account = await user_by_email(session_factory, victim)
+    assert account is not None and account.id == UUID(squatter["user"]["id"])
+    assert (account.password_hash, account.push_tokens, account.notification_preferences) == (
+        None,
+        [],
+        {},
+    )
+    refreshed = await api.post(
+        f"{V1}/auth/refresh-token", json={"refresh_token": squatter["refresh_token"]}
+    )
+    assert_problem(refreshed, 401)
+
+    token = link_token(await mail_to(providers, victim, containing="accept-invitation"))
+    accepted = await api.post(
+        f"{V1}/auth/accept-invitation", json={"token": token, "password": "the real ana 1"}
+    )
+    assert accepted.status_code == 200, accepted.text
+    login = await api.post(f"{V1}/auth/login", json={"email": victim, "password": "the real ana 1"})
+    mine = {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+    async def reply_shown() -> bool:
+        return [c["body"] for c in await comments(api, number, mine)] == ["Fixed it"]
+
+    await eventually(reply_shown)
+
+
+async def test_an_invited_sender_writing_again_lands_on_the_same_account_uninvited_again(
+    api: httpx.AsyncClient,
+    desk: Desk,
+    providers: StandIn,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    sender = stranger()
+    first = await delivered(api, email(sender, "Mouse", "It is broken"))
+    await mail_to(providers, sender, containing="accept-invitation")
+    second = await delivered(api, email(sender, "Keyboard", "Also broken"))
+    assert second["ticket"] != first["ticket"]
+
+    requester = await user_by_email(session_factory, sender)
+    assert requester is not None and requester.password_hash is None
+
+    async def both_listed() -> bool:
+        listed = await api.get(
+            f"{V1}/tickets",
+            headers=desk.admin.auth,
+            params={"requester_id": str(requester.id)},
+        )
+        return {t["number"] for t in listed.json()["items"]} == {first["ticket"], second["ticket"]}
+
+    await eventually(both_listed)
+    invitations = [m for m in mails_to(providers, sender) if "accept-invitation" in m]
+    assert len(invitations) == 1
+
+
+async def test_staff_mail_is_bound_to_their_account_without_a_verified_address(
+    api: httpx.AsyncClient, desk: Desk
+) -> None:
+    """Staff accounts are made by an administrator, never by registering: no claim to void."""
+    number = (await open_ticket(api, desk))["number"]
+    receipt = await delivered(api, email(desk.agent.email, f"Re: [#{number}]", "On my way"))
+    assert receipt["ticket"] == number and receipt["comment_id"] is not None
+    login = await api.post(
+        f"{V1}/auth/login", json={"email": desk.agent.email, "password": PASSWORD}
+    )
+    assert login.status_code == 200, login.text

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from typing import Any
 from uuid import uuid4
 
 import httpx
 import pytest
-from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from twilio.request_validator import RequestValidator
 
@@ -16,6 +16,8 @@ from persistence.models import User
 from persistence.repositories import users as users_repo
 from tests.api.conftest import ApiWith, Desk, People, Person, assert_problem
 from tests.api.test_tickets import eventually, open_ticket
+from tests.support.providers import link_token, sending_to, start_providers, text_to
+from tests.support.standin import StandIn
 from ticketflow.settings import Settings
 
 V1 = "/api/v1"
@@ -26,9 +28,17 @@ pytestmark = pytest.mark.usefixtures("worker")
 
 
 @pytest.fixture
-def settings(settings: Settings) -> Settings:
-    return settings.model_copy(
-        update={"twilio_auth_token": SecretStr(AUTH_TOKEN), "public_url": PUBLIC_URL + "/"}
+def providers() -> Iterator[StandIn]:
+    standin = start_providers()
+    yield standin
+    standin.stop()
+
+
+@pytest.fixture
+def settings(settings: Settings, providers: StandIn) -> Settings:
+    """Twilio signs with AUTH_TOKEN, and texts go to the stand-in."""
+    return sending_to(settings, providers, AUTH_TOKEN).model_copy(
+        update={"public_url": PUBLIC_URL + "/"}
     )
 
 
@@ -252,3 +262,45 @@ async def test_a_self_declared_phone_does_not_capture_someone_elses_texts(
     number = own.json()["number"]
     comments = await api.get(f"{V1}/tickets/{number}/comments", headers=squatter.auth)
     assert comments.json()["items"] == []
+
+
+async def test_a_texter_is_invited_by_text_and_the_invitation_proves_the_number(
+    api: httpx.AsyncClient,
+    desk: Desk,
+    providers: StandIn,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    phone = new_number()
+    assert (await text_in(api, message(phone, "Wifi is down"))).status_code == 200
+    invitation = await text_to(providers, phone)
+    login_as = f"sms+{phone.lstrip('+')}@ticketflow.local"
+    assert login_as in invitation
+
+    accepted = await api.post(
+        f"{V1}/auth/accept-invitation",
+        json={"token": link_token(invitation), "password": "texted in 123"},
+    )
+    assert accepted.status_code == 200, accepted.text
+    login = await api.post(
+        f"{V1}/auth/login", json={"email": login_as, "password": "texted in 123"}
+    )
+    assert login.status_code == 200, login.text
+    assert login.json()["user"]["phone_verified_at"] is not None
+    assert login.json()["user"]["email_verified_at"] is None  # the placeholder proves nothing
+
+    # The proven number keeps binding its texts to that account, now one with a password.
+    requester = await user_for(session_factory, phone)
+    assert requester is not None
+
+    async def opened() -> bool:
+        return len(await tickets_of(api, desk, requester.id)) == 1
+
+    await eventually(opened)
+    assert (await text_in(api, message(phone, "Still down"))).status_code == 200
+    [ticket] = await tickets_of(api, desk, requester.id)
+
+    async def replied() -> bool:
+        found = await api.get(f"{V1}/tickets/{ticket['number']}/comments", headers=desk.admin.auth)
+        return [c["body"] for c in found.json()["items"]] == ["Still down"]
+
+    await eventually(replied)
