@@ -36,11 +36,13 @@ from activities.liveness import heartbeating
 from domain.accounts import DELIVER_ACCOUNT_MESSAGE, AccountMessage
 from persistence.models import Notification, NotificationChannel, NotificationStatus, Ticket
 from persistence.outbox import RECORDED_ONLY, Links
+from security.sealed_text import UnsealError, unseal
 
 DELIVER_NOTIFICATION = "deliver_notification"
 MAX_ERROR_CHARS = 1_000
 
 REJECTED = "NotificationRejected"  # the provider refused it (4xx): final
+UNSEALED = "not sent: the message does not open with this worker's TICKETFLOW_LINK_SECRET"
 UNDELIVERED = "NotificationUndelivered"  # the provider failed or was unreachable: retried
 
 
@@ -86,10 +88,21 @@ class DeliveryActivities:
             channel=cast(ChannelName, row.channel.value),
             to=row.recipient,
             subject=message.subject,
-            body=message.body,
+            body=await self._unsealed(message),
         )
         receipt = await self._send(row.id, outbound)
         return "recorded" if receipt.recorded_only else NotificationStatus.SENT.value
+
+    async def _unsealed(self, message: AccountMessage) -> str:
+        """The message's body; a body this worker cannot open fails the row for good."""
+        try:
+            if self._links.link_keys is None:
+                raise UnsealError("this worker has no link keys")
+            return unseal(self._links.link_keys, message.sealed_body, str(message.notification_id))
+        except UnsealError as error:
+            detail = f"{UNSEALED}: {error}"
+            await self._record(message.notification_id, NotificationStatus.FAILED, error=detail)
+            raise ApplicationError(detail, type=REJECTED, non_retryable=True) from error
 
     async def _send(self, notification_id: UUID, message: OutboundMessage) -> Receipt:
         """Hand the message to its channel and record the outcome on the row."""

@@ -2,8 +2,10 @@
 
 Each one is sent by its own small workflow (`workflows.account.AccountMessageWorkflow`),
 started by the API once the token's hash and the notification row are stored. The link or
-code itself is in the workflow's input alone (sealed by the payload codec) and in what the
-provider is handed: the row keeps a redacted text, and nothing logs it.
+code itself is in the workflow's input alone and in what the provider is handed: the row
+keeps a redacted text, and nothing logs it. In the input the body is sealed for the worker
+(`security.sealed_text`), not only by the payload codec, which the Web UI's codec server
+opens for every agent.
 """
 
 from __future__ import annotations
@@ -37,14 +39,14 @@ def account_workflow_id(purpose: AccountPurpose, secret_id: UUID) -> str:
 class AccountMessage(BaseModel):
     """What the delivery activity sends for one notification row.
 
-    The row says where (channel, recipient); this says what, link or code included. Left out
-    of `repr`, so an error or log line that prints the message does not print the secret.
+    The row says where (channel, recipient); this says what: the subject, and the body (link
+    or code included) sealed for the worker and bound to the row's id.
     """
 
     notification_id: UUID
     purpose: AccountPurpose
     subject: str
-    body: str = Field(repr=False)
+    sealed_body: str = Field(repr=False)
     valid_until: datetime
 
 

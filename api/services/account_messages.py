@@ -5,7 +5,9 @@ Two steps, around the caller's commit. `link_message`/`code_message` store the s
 and a notification row that says what was sent without saying it (`pending`, a redacted
 body); once those are committed, `start` starts the message's `AccountMessageWorkflow`, whose
 input alone carries the words with the link or code, to the delivery activity and on to the
-provider. Nothing here logs an address, a link or a code.
+provider; even there it is sealed for the worker (`security.sealed_text`), since the Web
+UI's codec server opens Temporal payloads for any agent. Nothing here logs an address, a
+link or a code.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from persistence.models import (
 )
 from persistence.repositories import phone_codes as phone_codes_repo
 from persistence.repositories import tokens as tokens_repo
+from security.sealed_text import seal
+from security.signing import KeyRing
 from ticketflow.settings import Settings
 from workflows.account import AccountMessageWorkflow
 
@@ -84,6 +88,7 @@ def _address(user: User, channel: AccountChannel) -> str:
 
 async def _prepare(
     session: AsyncSession,
+    keys: KeyRing,
     user: User,
     purpose: AccountPurpose,
     channel: AccountChannel,
@@ -119,7 +124,7 @@ async def _prepare(
         notification_id=row.id,
         purpose=purpose,
         subject=words.subject,
-        body=words.body,
+        sealed_body=seal(keys, words.body, str(row.id)),
         valid_until=datetime.now(UTC) + ttl,
     )
     return Prepared(workflow_id, message)
@@ -147,18 +152,25 @@ async def link_message(
     link = f"{settings.public_url.rstrip('/')}/{_PAGES[purpose]}?token={token}"
     address = _address(user, channel)
     prepared = await _prepare(
-        session, user, purpose, channel, address, stored.id, {"link": link}, ttl
+        session, settings.link_keys, user, purpose, channel, address, stored.id, {"link": link}, ttl
     )
     return Prepared(prepared.workflow_id, prepared.message, token_id=stored.id)
 
 
 async def code_message(
-    session: AsyncSession, user: User, phone: str, code_id: UUID, code: str, ttl: timedelta
+    session: AsyncSession,
+    keys: KeyRing,
+    user: User,
+    phone: str,
+    code_id: UUID,
+    code: str,
+    ttl: timedelta,
 ) -> Prepared:
     """The SMS with a phone code, to the number being proven; the code's row is the
     caller's."""
     purpose = AccountPurpose.PHONE_VERIFICATION
-    prepared = await _prepare(session, user, purpose, "sms", phone, code_id, {"code": code}, ttl)
+    values = {"code": code}
+    prepared = await _prepare(session, keys, user, purpose, "sms", phone, code_id, values, ttl)
     return Prepared(prepared.workflow_id, prepared.message, code_id=code_id)
 
 

@@ -72,7 +72,7 @@ async def start(session: AsyncSession, keys: KeyRing, user: User, phone: str) ->
         expires_at=datetime.now(UTC) + CODE_TTL,
         code_id=code_id,
     )
-    return await account_messages.code_message(session, user, phone, code_id, code, CODE_TTL)
+    return await account_messages.code_message(session, keys, user, phone, code_id, code, CODE_TTL)
 
 
 async def verify(session: AsyncSession, keys: KeyRing, user: User, code: str) -> User:

@@ -11,11 +11,13 @@ from uuid import UUID
 
 import httpx
 import pytest
+from google.protobuf import json_format
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.api.common.v1 import Payloads
 from temporalio.testing import WorkflowEnvironment
 
-from domain.enums import Locale
+from domain.enums import Locale, Role
 from persistence.models import Notification, NotificationStatus, User
 from persistence.outbox import RECORDED_ONLY
 from persistence.repositories import users as users_repo
@@ -315,3 +317,28 @@ async def test_a_text_made_account_resets_by_its_proven_phone(
     assert texts_to(providers, phone) and not [
         r for r in providers.requests_to(SENDGRID_PATH) if placeholder in r.body.decode()
     ]
+
+
+async def test_an_agent_reading_the_message_in_the_web_ui_finds_no_link(
+    api: httpx.AsyncClient,
+    people: People,
+    providers: StandIn,
+    dev_env: WorkflowEnvironment,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """The codec server opens Temporal payloads for any agent; the admin's reset link inside
+    them is sealed for the worker, so an agent cannot take the admin's account."""
+    agent, admin = await people.make(Role.AGENT), await people.make(Role.ADMIN)
+    await api.post(f"{AUTH}/forgot-password", json={"email": admin.email})
+    token = link_token(await mail_to(providers, admin.email))
+    [row] = await rows_of(session_factory, admin.id)
+    assert row.idempotency_key is not None
+
+    history = await dev_env.client.get_workflow_handle(row.idempotency_key).fetch_history()
+    started = history.events[0].workflow_execution_started_event_attributes
+    body = json_format.MessageToDict(started.input)
+    decoded = await api.post("/codec/decode", json=body, headers=agent.auth)
+    assert decoded.status_code == 200, decoded.text
+    opened = b"".join(p.data for p in json_format.Parse(decoded.text, Payloads()).payloads)
+    assert b"Reset your password" in opened  # the codec did open the payload
+    assert token.encode() not in opened and b"token=" not in opened

@@ -79,10 +79,10 @@ def test_the_message_never_shows_its_body_in_repr() -> None:
         notification_id=uuid4(),
         purpose=AccountPurpose.INVITATION,
         subject="Set a password",
-        body="open https://x/accept-invitation?token=SECRET-TOKEN",
+        sealed_body="kid.SEALED-BODY",
         valid_until=datetime.now(UTC),
     )
-    assert "SECRET-TOKEN" not in repr(message) and "SECRET-TOKEN" not in str(message)
+    assert "SEALED-BODY" not in repr(message) and "SEALED-BODY" not in str(message)
     assert account_workflow_id(message.purpose, message.notification_id).startswith(
         "account-invitation-"
     )
