@@ -69,6 +69,7 @@ def sms_placeholder(phone: str, mail_domain: str, suffix: str = "") -> str:
 
 
 def is_sms_placeholder(email: str, mail_domain: str) -> bool:
+    """Whether `email` is one `sms_placeholder` made: it reaches nobody."""
     pattern = rf"sms\+\d+(\.[0-9a-f]+)?@{re.escape(mail_domain.lower())}"
     return re.fullmatch(pattern, email.lower()) is not None
 
