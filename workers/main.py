@@ -20,6 +20,7 @@ from domain.notices import EXTERNAL_CHANNELS
 from persistence.outbox import Links, Outbound
 from ticketflow.settings import Settings
 from workers.runner import ContextFreeRunner
+from workflows.account import AccountMessageWorkflow
 from workflows.broadcast import BroadcastWorkflow
 from workflows.report import ReportWorkflow
 from workflows.ticket import TicketWorkflow
@@ -68,12 +69,13 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue,
-        workflows=[TicketWorkflow, ReportWorkflow, BroadcastWorkflow],
+        workflows=[TicketWorkflow, ReportWorkflow, BroadcastWorkflow, AccountMessageWorkflow],
         activities=[
             read_model.apply,
             routing.pick,
             routing.release,
             delivery.deliver,
+            delivery.deliver_account_message,
             webhooks.deliver,
             reports.send,
             broadcasts.broadcast,

@@ -1,4 +1,5 @@
-"""Replays recorded histories (tickets, broadcasts, reports) against the current code.
+"""Replays recorded histories (tickets, broadcasts, reports, account messages) against the
+current code.
 
 Ops run this before shipping: a history that no longer replays means the new code would
 break tickets already running. Histories come from files exported with
@@ -18,6 +19,7 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.converter import DataConverter
 from temporalio.worker import Replayer, WorkflowReplayResult
 
+from workflows.account import AccountMessageWorkflow
 from workflows.broadcast import BroadcastWorkflow
 from workflows.report import ReportWorkflow
 from workflows.ticket import TicketWorkflow
@@ -35,7 +37,7 @@ class ReplayOutcome:
 
 def replayer(data_converter: DataConverter) -> Replayer:
     return Replayer(
-        workflows=[TicketWorkflow, BroadcastWorkflow, ReportWorkflow],
+        workflows=[TicketWorkflow, BroadcastWorkflow, ReportWorkflow, AccountMessageWorkflow],
         data_converter=data_converter,
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import http.client
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,10 @@ from activities.channels.base import (
 )
 
 SENDGRID_DEFAULT_URL = "https://api.sendgrid.com"
+
+# SendGrid's HTTP client logs every request body at DEBUG: whole e-mails, the reset and
+# invitation links in them included. Whatever level the root logger runs at, not those.
+logging.getLogger("python_http_client.client").setLevel(logging.INFO)
 
 _NOT_ATOM = re.compile(r"[^A-Za-z0-9_-]+")
 

@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from api.routes import (
+    accounts,
     auth,
     deliveries,
     departments,
@@ -20,6 +21,7 @@ api_router = APIRouter()
 # label) is the whole path.
 for module in (
     auth,
+    accounts,
     users,
     departments,
     tickets,

@@ -1,4 +1,7 @@
-"""`/auth`: registration, login (JSON or the OAuth2 password form), tokens, password reset."""
+"""`/auth`: login (JSON or the OAuth2 password form), tokens, profile, change of password.
+
+Registration, verification, reset and invitations are `routes.accounts`.
+"""
 
 from __future__ import annotations
 
@@ -16,15 +19,12 @@ from api.deps import CurrentUser, RateLimiterDep, SessionDep, SettingsDep, Signe
 from api.paths import API_PREFIX
 from api.schemas.auth import (
     ChangePasswordRequest,
-    ForgotPasswordRequest,
     LoginRequest,
     LogoutRequest,
     RefreshRequest,
-    RegisterRequest,
-    ResetPasswordRequest,
     TokenPair,
 )
-from api.schemas.common import PROBLEM_RESPONSES, Message
+from api.schemas.common import PROBLEM_RESPONSES
 from api.schemas.users import ProfileUpdate, UserOut
 from api.services import auth as service
 from domain.errors import NotFound
@@ -54,25 +54,6 @@ _LOGIN_BODY = {
         },
     },
 }
-
-
-@router.post(
-    "/register",
-    status_code=status.HTTP_201_CREATED,
-    summary="Create an account (role user) and log in [Public]",
-    responses=_RATE_LIMITED,
-)
-async def register(
-    body: RegisterRequest,
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    limiter: RateLimiterDep,
-) -> TokenPair:
-    await limiter.check(ratelimit.REGISTER, "register", request, body.email)
-    pair = await service.register(session, settings, body)
-    await session.commit()
-    return pair
 
 
 async def _login_body(request: Request) -> LoginRequest:
@@ -184,36 +165,3 @@ async def change_password(
     )
     await session.commit()
     return pair
-
-
-@router.post(
-    "/forgot-password",
-    status_code=status.HTTP_202_ACCEPTED,
-    summary="E-mail a password reset link, if the account exists [Public]",
-    responses=_RATE_LIMITED,
-)
-async def forgot_password(
-    body: ForgotPasswordRequest,
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    limiter: RateLimiterDep,
-) -> Message:
-    await limiter.check(ratelimit.FORGOT_PASSWORD, "forgot-password", request, body.email)
-    await service.forgot_password(session, settings, body.email)
-    await session.commit()
-    return Message(detail="if this account exists, a reset link is on its way")
-
-
-@router.post("/reset-password", summary="Set a new password with a reset link's token [Public]")
-async def reset_password(body: ResetPasswordRequest, session: SessionDep) -> Message:
-    await service.reset_password(session, body.token, body.new_password.get_secret_value())
-    await session.commit()
-    return Message(detail="password changed; log in with the new one")
-
-
-@router.get("/verify-email/{token}", summary="Confirm your e-mail address [Public]")
-async def verify_email(token: str, session: SessionDep) -> Message:
-    await service.verify_email(session, token)
-    await session.commit()
-    return Message(detail="e-mail address confirmed")

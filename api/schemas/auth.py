@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, SecretStr
 
 from api.schemas.common import ApiModel
-from api.schemas.users import Email, Name, Password, UserOut
+from api.schemas.users import Email, Name, Password, Phone, UserOut
+
+# A link's token: what `opaque_token` makes (43 characters), with room to spare.
+LinkToken = Annotated[str, Field(min_length=16, max_length=256)]
 
 
 class RegisterRequest(ApiModel):
@@ -41,8 +44,25 @@ class ForgotPasswordRequest(ApiModel):
 
 
 class ResetPasswordRequest(ApiModel):
-    token: str = Field(min_length=16, max_length=256)
+    token: LinkToken
     new_password: Password
+
+
+class VerifyEmailRequest(ApiModel):
+    token: LinkToken
+
+
+class AcceptInvitationRequest(ApiModel):
+    token: LinkToken
+    password: Password
+
+
+class PhoneVerifyStart(ApiModel):
+    phone: Phone
+
+
+class PhoneVerify(ApiModel):
+    code: str = Field(pattern=r"^[0-9]{6}$", description="the six digits texted to the phone")
 
 
 class TokenPair(BaseModel):

@@ -38,6 +38,8 @@ class UserOut(BaseModel):
     current_load: int
     locale: Locale
     phone: str | None
+    # Set once the phone is proven by an SMS code; only then are texts from it bound here.
+    phone_verified_at: datetime | None = None
     slack_user_id: str | None
     notification_preferences: dict[str, bool] = Field(default_factory=dict)
     email_verified_at: datetime | None = None

@@ -1,16 +1,17 @@
-"""Accounts and sessions: registration, login, rotating refresh tokens, e-mailed tokens."""
+"""Sessions: login, rotating refresh tokens, logout, change of password.
+
+How an account comes to be and proves its addresses (registration, verification, reset,
+invitations) is `api.services.accounts`.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import logging
-from datetime import UTC, datetime, timedelta
-from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import ApiError, UnauthorizedError
-from api.schemas.auth import RegisterRequest, TokenPair
+from api.schemas.auth import TokenPair
 from api.schemas.users import UserOut
 from api.security import (
     ACCESS_TTL,
@@ -19,27 +20,16 @@ from api.security import (
     decode_token,
     hash_password,
     issue_token,
-    opaque_token,
     verify_password,
 )
-from api.services.users import ensure_email_free
-from domain.enums import Role, UserStatus
+from domain.enums import UserStatus
 from domain.errors import InvalidInput
-from persistence.models import TokenPurpose, User
+from persistence.models import User
 from persistence.repositories import tokens as tokens_repo
 from persistence.repositories import users as users_repo
 from ticketflow.settings import Settings
 
 log = logging.getLogger(__name__)
-# Until the e-mail channel sends them, links meant for a user's mailbox go to this logger.
-outbox = logging.getLogger("ticketflow.outbox")
-
-RESET_TTL = timedelta(hours=1)
-VERIFY_TTL = timedelta(days=3)
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 async def issue_pair(session: AsyncSession, settings: Settings, user: User) -> TokenPair:
@@ -59,45 +49,6 @@ def _pair(access: str, refresh: str, user: User) -> TokenPair:
         expires_in=int(ACCESS_TTL.total_seconds()),
         user=UserOut.model_validate(user),
     )
-
-
-async def _send_user_token(
-    session: AsyncSession, settings: Settings, user: User, purpose: TokenPurpose, ttl: timedelta
-) -> None:
-    token = opaque_token()
-    expires_at = datetime.now(UTC) + ttl
-    await tokens_repo.issue_user_token(
-        session,
-        user_id=user.id,
-        purpose=purpose,
-        token_hash=token_hash(token),
-        expires_at=expires_at,
-    )
-    base = settings.public_url.rstrip("/")
-    if purpose is TokenPurpose.PASSWORD_RESET:
-        link = f"{base}/reset-password?token={token}"
-    else:
-        link = f"{base}/api/v1/auth/verify-email/{token}"
-    outbox.info(
-        "to %s: %s link (valid until %s): %s",
-        user.email,
-        purpose.value,
-        expires_at.isoformat(),
-        link,
-    )
-
-
-async def register(session: AsyncSession, settings: Settings, body: RegisterRequest) -> TokenPair:
-    await ensure_email_free(session, body.email)
-    user = await users_repo.create(
-        session,
-        email=body.email,
-        password_hash=await hash_password(body.password.get_secret_value()),
-        name=body.name,
-        role=Role.USER,
-    )
-    await _send_user_token(session, settings, user, TokenPurpose.EMAIL_VERIFICATION, VERIFY_TTL)
-    return await issue_pair(session, settings, user)
 
 
 async def login(session: AsyncSession, settings: Settings, email: str, password: str) -> TokenPair:
@@ -167,32 +118,3 @@ async def change_password(
     await users_repo.set_password(session, user.id, await hash_password(new))
     await tokens_repo.revoke_all(session, user.id)
     return await issue_pair(session, settings, user)
-
-
-async def forgot_password(session: AsyncSession, settings: Settings, email: str) -> None:
-    """Send a reset link if the account exists; the answer never says whether it does."""
-    user = await users_repo.get_by_email(session, email)
-    if user is None or user.status is UserStatus.INACTIVE:
-        log.info("password reset asked for an unknown or inactive account")
-        return
-    await _send_user_token(session, settings, user, TokenPurpose.PASSWORD_RESET, RESET_TTL)
-
-
-async def reset_password(session: AsyncSession, token: str, new_password: str) -> UUID:
-    user_id = await tokens_repo.consume_user_token(
-        session, purpose=TokenPurpose.PASSWORD_RESET, token_hash=token_hash(token)
-    )
-    if user_id is None:
-        raise InvalidInput("this reset link is invalid, used or expired")
-    await users_repo.set_password(session, user_id, await hash_password(new_password))
-    await tokens_repo.revoke_all(session, user_id)
-    return user_id
-
-
-async def verify_email(session: AsyncSession, token: str) -> None:
-    user_id = await tokens_repo.consume_user_token(
-        session, purpose=TokenPurpose.EMAIL_VERIFICATION, token_hash=token_hash(token)
-    )
-    if user_id is None:
-        raise InvalidInput("this verification link is invalid, used or expired")
-    await users_repo.mark_email_verified(session, user_id)

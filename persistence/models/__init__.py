@@ -1,7 +1,7 @@
 """The tables, as typed declarative models; `Base.metadata` is what migrations target."""
 
 from persistence.models.audit import AuditLog
-from persistence.models.auth import RateLimitCounter, RefreshToken, UserToken
+from persistence.models.auth import PhoneCode, RateLimitCounter, RefreshToken, UserToken
 from persistence.models.base import Base, TextEnum, table_of
 from persistence.models.calendars import Calendar
 from persistence.models.content import (
@@ -29,6 +29,7 @@ from persistence.models.vocab import (
     NotificationChannel,
     NotificationStatus,
     RuleTrigger,
+    TokenChannel,
     TokenPurpose,
 )
 
@@ -50,6 +51,7 @@ __all__ = [
     "Notification",
     "NotificationChannel",
     "NotificationStatus",
+    "PhoneCode",
     "RateLimitCounter",
     "RefreshToken",
     "ResponseTemplate",
@@ -61,6 +63,7 @@ __all__ = [
     "Ticket",
     "TicketComment",
     "TicketIdempotencyKey",
+    "TokenChannel",
     "TokenPurpose",
     "User",
     "UserToken",

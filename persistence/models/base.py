@@ -33,6 +33,7 @@ from persistence.models.vocab import (
     NotificationChannel,
     NotificationStatus,
     RuleTrigger,
+    TokenChannel,
     TokenPurpose,
 )
 
@@ -92,6 +93,7 @@ _ENUMS: tuple[type[StrEnum], ...] = (
     NotificationChannel,
     NotificationStatus,
     RuleTrigger,
+    TokenChannel,
     TokenPurpose,
 )
 

@@ -37,12 +37,22 @@ class User(HasId, HasTimestamps, Base):
         enum_check("status", UserStatus),
         enum_check("availability", Availability),
         enum_check("locale", Locale),
+        # A number proven by an SMS code belongs to one account, however it is written:
+        # texts from it are bound to that account alone.
+        Index(
+            "uq_users_verified_phone",
+            func.regexp_replace(text("phone"), r"\D", "", "g"),
+            unique=True,
+            postgresql_where=text("phone_verified_at IS NOT NULL"),
+        ),
         CheckConstraint("current_load >= 0", name="current_load_not_negative"),
         CheckConstraint("max_load >= 1", name="max_load_positive"),
     )
 
     email: Mapped[str]
-    password_hash: Mapped[str]
+    # None: no password yet (an account made from an inbound e-mail or SMS, or taken back
+    # from an unproven registration); nobody can log in until a link sets one.
+    password_hash: Mapped[str | None]
     name: Mapped[str]
     role: Mapped[Role] = mapped_column(default=Role.USER, server_default=Role.USER.value)
     department_id: Mapped[UUID | None] = mapped_column(
@@ -62,6 +72,8 @@ class User(HasId, HasTimestamps, Base):
     last_assigned_at: Mapped[datetime | None]
     locale: Mapped[Locale] = mapped_column(default=Locale.EN, server_default=Locale.EN.value)
     phone: Mapped[str | None]
+    # Set when the user typed the code texted to `phone`; any change of number clears it.
+    phone_verified_at: Mapped[datetime | None]
     slack_user_id: Mapped[str | None]
     # Channel name → wanted or not; a channel not named keeps its default.
     notification_preferences: Mapped[dict[str, Any]] = mapped_column(

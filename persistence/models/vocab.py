@@ -42,3 +42,12 @@ class AuditAction(StrEnum):
 class TokenPurpose(StrEnum):
     PASSWORD_RESET = "password_reset"
     EMAIL_VERIFICATION = "email_verification"
+    # Sets the first password of an account made from an inbound e-mail or SMS.
+    INVITATION = "invitation"
+
+
+class TokenChannel(StrEnum):
+    """Where a single-use link went: using it proves that address (e-mail or phone)."""
+
+    EMAIL = "email"
+    SMS = "sms"

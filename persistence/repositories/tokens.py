@@ -1,14 +1,16 @@
-"""Refresh tokens (rotated, revocable) and single-use tokens (password reset, e-mail check)."""
+"""Refresh tokens (rotated, revocable) and single-use tokens (password reset, e-mail check,
+invitation)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence.models import RefreshToken, TokenPurpose, UserToken
+from persistence.models import RefreshToken, TokenChannel, TokenPurpose, UserToken
 
 
 async def issue_refresh(
@@ -76,10 +78,15 @@ async def issue_user_token(
     purpose: TokenPurpose,
     token_hash: str,
     expires_at: datetime,
+    channel: TokenChannel = TokenChannel.EMAIL,
 ) -> UserToken:
     """Store a single-use token by its hash (the token itself only ever goes to the user)."""
     token = UserToken(
-        user_id=user_id, purpose=purpose, token_hash=token_hash, expires_at=expires_at
+        user_id=user_id,
+        purpose=purpose,
+        token_hash=token_hash,
+        expires_at=expires_at,
+        channel=channel,
     )
     session.add(token)
     await session.flush()
@@ -88,8 +95,8 @@ async def issue_user_token(
 
 async def consume_user_token(
     session: AsyncSession, *, purpose: TokenPurpose, token_hash: str
-) -> UUID | None:
-    """Use a token once: its user, or None if unknown, expired, used or for another purpose."""
+) -> UserToken | None:
+    """Use a token once: the token, or None if unknown, expired, used or for another purpose."""
     statement = (
         update(UserToken)
         .where(
@@ -99,9 +106,48 @@ async def consume_user_token(
             UserToken.expires_at > func.now(),
         )
         .values(used_at=func.now())
-        .returning(UserToken.user_id)
+        .returning(UserToken)
     )
-    return await session.scalar(statement)
+    return await session.scalar(statement, execution_options={"populate_existing": True})
+
+
+async def spend_user_tokens(
+    session: AsyncSession, user_id: UUID, purposes: Iterable[TokenPurpose]
+) -> int:
+    """Use up every live token of these purposes (a password was just set: the others that
+    could set one must not outlive it)."""
+    statement = (
+        update(UserToken)
+        .where(
+            UserToken.user_id == user_id,
+            UserToken.purpose.in_(list(purposes)),
+            UserToken.used_at.is_(None),
+        )
+        .values(used_at=func.now())
+        .returning(UserToken.id)
+    )
+    return len((await session.scalars(statement)).all())
+
+
+async def spend_user_token(session: AsyncSession, token_id: UUID) -> None:
+    """Use up one token that was never sent (its message could not be started)."""
+    statement = (
+        update(UserToken)
+        .where(UserToken.id == token_id, UserToken.used_at.is_(None))
+        .values(used_at=func.now())
+    )
+    await session.execute(statement)
+
+
+async def has_live_token(session: AsyncSession, user_id: UUID, purpose: TokenPurpose) -> bool:
+    """Whether the user holds an unused, unexpired token of `purpose` (one is on its way)."""
+    statement = select(UserToken.id).where(
+        UserToken.user_id == user_id,
+        UserToken.purpose == purpose,
+        UserToken.used_at.is_(None),
+        UserToken.expires_at > func.now(),
+    )
+    return await session.scalar(statement.limit(1)) is not None
 
 
 async def live_refresh_count(session: AsyncSession, user_id: UUID) -> int:

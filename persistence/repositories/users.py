@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import ColumnElement, Select, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.enums import Availability, Locale, Role, UserStatus
@@ -35,10 +36,21 @@ class ProfileChanges(BaseModel):
 
 
 _CLEARABLE = {"phone", "slack_user_id", "department_id"}
+_NOT_DIGITS = re.compile(r"\D")
 
 
 def normalize_email(email: str) -> str:
     return email.strip().lower()
+
+
+def phone_digits(phone: str | None) -> str:
+    """A number as its digits alone: `+34 600 12 34 56` and `+34600123456` are one number."""
+    return _NOT_DIGITS.sub("", phone or "")
+
+
+def _stored_digits() -> ColumnElement[str]:
+    # The expression the unique index on verified phones is built on.
+    return func.regexp_replace(User.phone, r"\D", "", "g")
 
 
 def _live() -> Select[User]:
@@ -83,7 +95,7 @@ async def create(
     session: AsyncSession,
     *,
     email: str,
-    password_hash: str,
+    password_hash: str | None,
     name: str,
     role: Role = Role.USER,
     department_id: UUID | None = None,
@@ -92,7 +104,10 @@ async def create(
     phone: str | None = None,
     password_change_required: bool = False,
 ) -> User:
-    """Insert a user; a taken e-mail raises `IntegrityError` (unique on lower(email))."""
+    """Insert a user; a taken e-mail raises `IntegrityError` (unique on lower(email)).
+
+    Without a password hash nobody can log in until a link sets one (an invitation).
+    """
     user = User(
         email=normalize_email(email),
         password_hash=password_hash,
@@ -149,13 +164,17 @@ async def update_availability(
 async def update_profile(
     session: AsyncSession, user_id: UUID, changes: ProfileChanges
 ) -> User | None:
-    values = {
+    """Apply the changes; another phone number (other digits) is no longer verified."""
+    values: dict[str, Any] = {
         field: value
         for field, value in changes.model_dump(exclude_unset=True).items()
         if value is not None or field in _CLEARABLE
     }
     if not values:
         return await get(session, user_id)
+    if "phone" in values:
+        same_number = func.coalesce(_stored_digits(), "") == phone_digits(values["phone"])
+        values["phone_verified_at"] = case((same_number, User.phone_verified_at), else_=None)
     return await _update(session, user_id, **values)
 
 
@@ -196,9 +215,64 @@ async def record_login(session: AsyncSession, user_id: UUID) -> None:
 
 
 async def mark_email_verified(session: AsyncSession, user_id: UUID) -> None:
-    await _update(session, user_id, email_verified_at=func.now())
+    """The user proved they read their mailbox (the first proof's time is kept)."""
+    await _update(
+        session, user_id, email_verified_at=func.coalesce(User.email_verified_at, func.now())
+    )
+
+
+async def mark_phone_verified(session: AsyncSession, user_id: UUID, phone: str) -> User | None:
+    """The user proved `phone` is theirs: it becomes their number, verified.
+
+    Raises `IntegrityError` when another account holds the same number verified.
+    """
+    return await _update(session, user_id, phone=phone, phone_verified_at=func.now())
+
+
+async def by_verified_phone(session: AsyncSession, phone: str) -> User | None:
+    """The live account that proved this number (at most one: the unique index)."""
+    statement = _live().where(
+        User.phone_verified_at.is_not(None), _stored_digits() == phone_digits(phone)
+    )
+    return await session.scalar(statement.order_by(User.created_at, User.id).limit(1))
+
+
+async def passwordless_by_phone(session: AsyncSession, phone: str) -> User | None:
+    """The oldest live account with this number and no password: one a text made, which
+    only an invitation texted to the number opens."""
+    statement = _live().where(
+        User.password_hash.is_(None),
+        User.phone.is_not(None),
+        _stored_digits() == phone_digits(phone),
+    )
+    return await session.scalar(statement.order_by(User.created_at, User.id).limit(1))
+
+
+async def take_back(session: AsyncSession, user_id: UUID, *, keep_phone: bool) -> User | None:
+    """Void an unproven claim on an account, for the owner of its address to take it over.
+
+    The password goes, and every way the claimant set up to hear from the account (Slack,
+    push devices, channel choices, and the phone unless `keep_phone`: the number a text just
+    came from). An access token still alive can do nothing but choose a password, which
+    needs the one that is gone. The caller revokes the refresh tokens and invites the owner.
+    """
+    values: dict[str, Any] = {
+        "password_hash": None,
+        "password_change_required": True,
+        "slack_user_id": None,
+        "push_tokens": [],
+        "notification_preferences": {},
+    }
+    if not keep_phone:
+        values |= {"phone": None, "phone_verified_at": None}
+    return await _update(session, user_id, **values)
 
 
 async def soft_delete(session: AsyncSession, user_id: UUID) -> bool:
-    """Hide the user everywhere; their tickets and comments keep pointing at the row."""
-    return await _update(session, user_id, deleted_at=func.now()) is not None
+    """Hide the user everywhere; their tickets and comments keep pointing at the row.
+
+    A deleted account holds no number: its phone is no longer verified, so another account
+    may prove it.
+    """
+    deleted = await _update(session, user_id, deleted_at=func.now(), phone_verified_at=None)
+    return deleted is not None

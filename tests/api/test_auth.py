@@ -4,22 +4,39 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from uuid import UUID, uuid4
 
 import httpx
 import pytest
 import pytest_asyncio
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.worker import Worker
 
 from api.security import hash_password
 from domain.enums import Role
-from persistence.models import User
+from persistence.models import Notification, User
 from persistence.repositories import users as users_repo
 from tests.api.conftest import PASSWORD, ApiWith, People, assert_problem
+from tests.support.providers import link_token, mail_to, sending_to, start_providers
+from tests.support.standin import StandIn
 from ticketflow.settings import Settings
 
 AUTH = "/api/v1/auth"
+TWILIO_TOKEN = "twilio-auth-token-for-auth-tests"
+
+
+@pytest.fixture
+def providers() -> Iterator[StandIn]:
+    standin = start_providers()
+    yield standin
+    standin.stop()
+
+
+@pytest.fixture
+def settings(settings: Settings, providers: StandIn) -> Settings:
+    return sending_to(settings, providers, TWILIO_TOKEN)
 
 
 def new_email() -> str:
@@ -181,18 +198,18 @@ async def test_profile_and_password_changes(api: httpx.AsyncClient) -> None:
 
 
 async def test_forgot_and_reset_password(
-    api: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+    api: httpx.AsyncClient, worker: Worker, providers: StandIn
 ) -> None:
     pair = await register(api)
     email = str(pair["user"]["email"])  # type: ignore[index]
     unknown = await api.post(f"{AUTH}/forgot-password", json={"email": new_email()})
     assert unknown.status_code == 202
-    with caplog.at_level(logging.INFO, logger="ticketflow.outbox"):
-        known = await api.post(f"{AUTH}/forgot-password", json={"email": email})
+    known = await api.post(f"{AUTH}/forgot-password", json={"email": email})
     assert known.status_code == 202
     assert known.json() == unknown.json()
-    sent = [r.getMessage() for r in caplog.records if r.name == "ticketflow.outbox"]
-    token = re.search(r"token=([\w-]+)", sent[-1]).group(1)  # type: ignore[union-attr]
+    mail = await mail_to(providers, email, containing="reset-password?token=")
+    assert "Reset your password" in mail and "1 hour" in mail
+    token = link_token(mail)
 
     reset = await api.post(
         f"{AUTH}/reset-password", json={"token": token, "new_password": "brand new secret"}
@@ -204,14 +221,24 @@ async def test_forgot_and_reset_password(
     assert_problem(reused, 422)
     login = await api.post(f"{AUTH}/login", json={"email": email, "password": "brand new secret"})
     assert login.status_code == 200
+    # The link reached the mailbox: the address is proven by it.
+    assert login.json()["user"]["email_verified_at"] is not None
+    old_session = await api.post(
+        f"{AUTH}/refresh-token", json={"refresh_token": pair["refresh_token"]}
+    )
+    assert_problem(old_session, 401)
 
 
-async def test_verify_email(api: httpx.AsyncClient, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="ticketflow.outbox"):
-        pair = await register(api)
-    link = next(r.getMessage() for r in caplog.records if "verify-email" in r.getMessage())
-    token = link.rsplit("/", 1)[-1]
-    assert (await api.get(f"{AUTH}/verify-email/{token}")).status_code == 200
+async def test_verify_email(api: httpx.AsyncClient, worker: Worker, providers: StandIn) -> None:
+    pair = await register(api)
+    assert pair["user"]["email_verified_at"] is None  # type: ignore[index]
+    email = str(pair["user"]["email"])  # type: ignore[index]
+    mail = await mail_to(providers, email, containing="verify-email?token=")
+    assert "Confirm your e-mail address" in mail and "3 days" in mail
+    token = link_token(mail)
+    verified = await api.post(f"{AUTH}/verify-email", json={"token": token})
+    assert verified.status_code == 200, verified.text
+    assert_problem(await api.post(f"{AUTH}/verify-email", json={"token": token}), 422)
     assert_problem(await api.get(f"{AUTH}/verify-email/{token}"), 422)
     me = await api.get(f"{AUTH}/me", headers={"Authorization": f"Bearer {pair['access_token']}"})
     assert me.json()["email_verified_at"] is not None
@@ -302,3 +329,36 @@ async def test_a_handed_out_password_only_lets_its_holder_choose_another(
     assert changed.json()["user"]["password_change_required"] is False
     fresh = {"Authorization": f"Bearer {changed.json()['access_token']}"}
     assert (await api.get("/api/v1/tickets", headers=fresh)).status_code == 200
+
+
+# -- attacks -----------------------------------------------------------------------------------
+
+
+async def test_reading_the_logs_after_forgot_password_takes_over_nothing(
+    api: httpx.AsyncClient,
+    worker: Worker,
+    providers: StandIn,
+    session_factory: async_sessionmaker[AsyncSession],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Whoever reads the logs (every logger, every level) finds no link to use, and the
+    notification rows keep none either; the owner gets it by e-mail."""
+    pair = await register(api)
+    email = str(pair["user"]["email"])  # type: ignore[index]
+    caplog.set_level(logging.DEBUG)
+
+    answered = await api.post(f"{AUTH}/forgot-password", json={"email": email})
+    assert answered.status_code == 202
+
+    logged = "\n".join(f"{r.getMessage()} {r.args!r} {r.exc_text or ''}" for r in caplog.records)
+    for leaked in set(re.findall(r"token=([\w-]+)", logged)):
+        taken = await api.post(
+            f"{AUTH}/reset-password", json={"token": leaked, "new_password": "attacker's own"}
+        )
+        assert taken.status_code != 200, "a link read in the logs reset the password"
+    token = link_token(await mail_to(providers, email))
+    logged = "\n".join(f"{r.getMessage()} {r.args!r} {r.exc_text or ''}" for r in caplog.records)
+    assert token not in logged
+    async with session_factory() as session:
+        rows = (await session.scalars(select(Notification))).all()
+    assert not [r for r in rows if token in f"{r.subject} {r.body} {r.error}"]

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import httpx
 import pytest
+import pytest_asyncio
 from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -19,8 +21,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.services.inbound.mail import own_text
 from persistence.models import Attachment, Ticket, User
 from persistence.repositories import users as users_repo
-from tests.api.conftest import ApiWith, Desk, People, assert_problem
+from tests.api.conftest import PASSWORD, ApiWith, Desk, People, assert_problem
 from tests.api.test_tickets import eventually, open_ticket
+from tests.support.providers import (
+    link_token,
+    mail_to,
+    mails_to,
+    sending_to,
+    start_providers,
+)
+from tests.support.standin import StandIn
 from ticketflow.settings import Settings
 
 V1 = "/api/v1"
@@ -35,10 +45,26 @@ def attachments_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def settings(settings: Settings, attachments_dir: Path) -> Settings:
-    return settings.model_copy(
+def providers() -> Iterator[StandIn]:
+    standin = start_providers()
+    yield standin
+    standin.stop()
+
+
+@pytest.fixture
+def settings(settings: Settings, attachments_dir: Path, providers: StandIn) -> Settings:
+    return sending_to(settings, providers, "twilio-token-unused-here").model_copy(
         update={"sendgrid_inbound_secret": SecretStr(SECRET), "attachments_dir": attachments_dir}
     )
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def desk(desk: Desk, session_factory: async_sessionmaker[AsyncSession]) -> Desk:
+    """The desk's requester has proven their address, as a verification link does: their mail
+    lands on their account."""
+    async with session_factory.begin() as session:
+        await users_repo.mark_email_verified(session, desk.requester.id)
+    return desk
 
 
 def stored_file(url: str) -> tuple[Path, bytes]:
@@ -736,3 +762,143 @@ async def test_bad_held_email_requests_are_a_422_problem(
         f"{V1}/inbound/held-emails{path}", headers=desk.admin.auth, params=params
     )
     assert_problem(response, 422)
+
+
+# -- attacks -----------------------------------------------------------------------------------
+
+
+async def test_squatting_an_address_never_shows_the_squatter_its_mail(
+    api: httpx.AsyncClient, desk: Desk, providers: StandIn
+) -> None:
+    """Registering victim@corp first (never verified) captures none of the victim's mail."""
+    victim = stranger()
+    registered = await api.post(
+        f"{V1}/auth/register", json={"email": victim, "password": PASSWORD, "name": "Not Ana"}
+    )
+    assert registered.status_code == 201, registered.text
+    squatter = {"Authorization": f"Bearer {registered.json()['access_token']}"}
+
+    opened = await delivered(api, email(victim, "My payslip is wrong", "My IBAN is ES12 3456"))
+    number = opened["ticket"]
+    answered = await api.post(
+        f"{V1}/tickets/{number}/comment",
+        json={"body": "We changed your IBAN to the new one"},
+        headers=desk.admin.auth,
+    )
+    assert answered.status_code == 201, answered.text
+
+    for path in (f"{V1}/tickets/{number}", f"{V1}/tickets/{number}/comments", f"{V1}/tickets"):
+        seen = await api.get(path, headers=squatter)
+        assert seen.status_code != 200 or "IBAN" not in seen.text, f"the squatter read {path}"
+    relogin = await api.post(f"{V1}/auth/login", json={"email": victim, "password": PASSWORD})
+    assert_problem(relogin, 401)
+    # The mailbox's owner is invited to the account instead.
+    assert "token=" in await mail_to(providers, victim)
+
+
+async def test_a_requester_made_from_an_email_can_log_in_through_the_invitation(
+    api: httpx.AsyncClient, desk: Desk, providers: StandIn
+) -> None:
+    sender = stranger()
+    opened = await delivered(api, email(f"Eva <{sender}>", "Printer", "It is jammed"))
+
+    token = link_token(await mail_to(providers, sender))
+    accepted = await api.post(
+        f"{V1}/auth/accept-invitation", json={"token": token, "password": "my own choice 1"}
+    )
+    assert accepted.status_code == 200, accepted.text
+    login = await api.post(
+        f"{V1}/auth/login", json={"email": sender, "password": "my own choice 1"}
+    )
+    assert login.status_code == 200, login.text
+    assert login.json()["user"]["email_verified_at"] is not None
+    mine = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    ticket = await api.get(f"{V1}/tickets/{opened['ticket']}", headers=mine)
+    assert ticket.status_code == 200, ticket.text
+
+
+async def test_the_mailbox_owner_takes_over_a_squatted_account(
+    api: httpx.AsyncClient,
+    desk: Desk,
+    providers: StandIn,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    victim = stranger()
+    registered = await api.post(
+        f"{V1}/auth/register", json={"email": victim, "password": PASSWORD, "name": "Not Ana"}
+    )
+    squatter = registered.json()
+    listening = {"notification_preferences": {"sms": True, "push": True}, "push_tokens": ["dev"]}
+    headers = {"Authorization": f"Bearer {squatter['access_token']}"}
+    assert (await api.put(f"{V1}/auth/update-profile", json=listening, headers=headers)).is_success
+
+    number = (await delivered(api, email(victim, "Payslip", "It is wrong")))["ticket"]
+    await api.post(
+        f"{V1}/tickets/{number}/comment", json={"body": "Fixed it"}, headers=desk.admin.auth
+    )
+
+    account = await user_by_email(session_factory, victim)
+    assert account is not None and account.id == UUID(squatter["user"]["id"])
+    assert (account.password_hash, account.push_tokens, account.notification_preferences) == (
+        None,
+        [],
+        {},
+    )
+    refreshed = await api.post(
+        f"{V1}/auth/refresh-token", json={"refresh_token": squatter["refresh_token"]}
+    )
+    assert_problem(refreshed, 401)
+
+    token = link_token(await mail_to(providers, victim, containing="accept-invitation"))
+    accepted = await api.post(
+        f"{V1}/auth/accept-invitation", json={"token": token, "password": "the real ana 1"}
+    )
+    assert accepted.status_code == 200, accepted.text
+    login = await api.post(f"{V1}/auth/login", json={"email": victim, "password": "the real ana 1"})
+    mine = {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+    async def reply_shown() -> bool:
+        return [c["body"] for c in await comments(api, number, mine)] == ["Fixed it"]
+
+    await eventually(reply_shown)
+
+
+async def test_an_invited_sender_writing_again_lands_on_the_same_account_uninvited_again(
+    api: httpx.AsyncClient,
+    desk: Desk,
+    providers: StandIn,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    sender = stranger()
+    first = await delivered(api, email(sender, "Mouse", "It is broken"))
+    await mail_to(providers, sender, containing="accept-invitation")
+    second = await delivered(api, email(sender, "Keyboard", "Also broken"))
+    assert second["ticket"] != first["ticket"]
+
+    requester = await user_by_email(session_factory, sender)
+    assert requester is not None and requester.password_hash is None
+
+    async def both_listed() -> bool:
+        listed = await api.get(
+            f"{V1}/tickets",
+            headers=desk.admin.auth,
+            params={"requester_id": str(requester.id)},
+        )
+        return {t["number"] for t in listed.json()["items"]} == {first["ticket"], second["ticket"]}
+
+    await eventually(both_listed)
+    invitations = [m for m in mails_to(providers, sender) if "accept-invitation" in m]
+    assert len(invitations) == 1
+
+
+async def test_staff_mail_is_bound_to_their_account_without_a_verified_address(
+    api: httpx.AsyncClient, desk: Desk
+) -> None:
+    """Staff accounts are made by an administrator, never by registering: no claim to void."""
+    number = (await open_ticket(api, desk))["number"]
+    receipt = await delivered(api, email(desk.agent.email, f"Re: [#{number}]", "On my way"))
+    assert receipt["ticket"] == number and receipt["comment_id"] is not None
+    login = await api.post(
+        f"{V1}/auth/login", json={"email": desk.agent.email, "password": PASSWORD}
+    )
+    assert login.status_code == 200, login.text

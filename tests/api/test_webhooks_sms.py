@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from typing import Any
 from uuid import uuid4
 
 import httpx
 import pytest
-from pydantic import SecretStr
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from twilio.request_validator import RequestValidator
 
 from persistence.models import User
 from persistence.repositories import users as users_repo
-from tests.api.conftest import ApiWith, Desk, Person, assert_problem
+from tests.api.conftest import ApiWith, Desk, People, Person, assert_problem
 from tests.api.test_tickets import eventually, open_ticket
+from tests.support.providers import link_token, sending_to, start_providers, text_to
+from tests.support.standin import StandIn
 from ticketflow.settings import Settings
 
 V1 = "/api/v1"
@@ -27,9 +28,17 @@ pytestmark = pytest.mark.usefixtures("worker")
 
 
 @pytest.fixture
-def settings(settings: Settings) -> Settings:
-    return settings.model_copy(
-        update={"twilio_auth_token": SecretStr(AUTH_TOKEN), "public_url": PUBLIC_URL + "/"}
+def providers() -> Iterator[StandIn]:
+    standin = start_providers()
+    yield standin
+    standin.stop()
+
+
+@pytest.fixture
+def settings(settings: Settings, providers: StandIn) -> Settings:
+    """Twilio signs with AUTH_TOKEN, and texts go to the stand-in."""
+    return sending_to(settings, providers, AUTH_TOKEN).model_copy(
+        update={"public_url": PUBLIC_URL + "/"}
     )
 
 
@@ -74,11 +83,12 @@ async def user_for(sessions: async_sessionmaker[AsyncSession], number: str) -> U
         return await users_repo.get_by_email(session, f"sms+{number.lstrip('+')}@ticketflow.local")
 
 
-async def give_phone(
+async def prove_phone(
     sessions: async_sessionmaker[AsyncSession], person: Person, phone: str
 ) -> None:
+    """The person's phone, verified as an SMS code does it."""
     async with sessions.begin() as session:
-        await session.execute(update(User).where(User.id == person.id).values(phone=phone))
+        await users_repo.mark_phone_verified(session, person.id, phone)
 
 
 async def test_an_sms_from_a_new_number_opens_a_ticket(
@@ -121,7 +131,7 @@ async def test_an_sms_lands_on_the_senders_latest_open_ticket(
     api: httpx.AsyncClient, desk: Desk, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
     phone = new_number()
-    await give_phone(session_factory, desk.requester, f"{phone[:2]} {phone[2:5]} {phone[5:]}")
+    await prove_phone(session_factory, desk.requester, f"{phone[:2]} {phone[2:5]} {phone[5:]}")
     older = (await open_ticket(api, desk, title="Older"))["number"]
     latest = (await open_ticket(api, desk, title="Latest"))["number"]
 
@@ -214,3 +224,83 @@ async def test_the_seeds_sms_reply_path_is_the_same_webhook(
         seed_path, data=params, headers=signed(params)
     )  # signed for another path
     assert forged.status_code == 403
+
+
+# -- attacks -----------------------------------------------------------------------------------
+
+
+async def test_a_self_declared_phone_does_not_capture_someone_elses_texts(
+    api: httpx.AsyncClient,
+    desk: Desk,
+    people: People,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """Typing someone else's number into one's profile binds none of their texts."""
+    victim_phone = new_number()
+    squatter = await people.make(name="Squatter")
+    declared = await api.put(
+        f"{V1}/auth/update-profile", json={"phone": victim_phone}, headers=squatter.auth
+    )
+    assert declared.status_code == 200, declared.text
+    own = await api.post(
+        f"{V1}/tickets",
+        json={"title": "My own", "description": "Mine"},
+        headers=squatter.auth,
+    )
+    assert own.status_code == 201, own.text
+
+    assert (await text_in(api, message(victim_phone, "My PIN is 4321"))).status_code == 200
+
+    requester = await user_for(session_factory, victim_phone)
+    assert requester is not None, "the text went to the account that merely typed the number"
+    assert requester.id != squatter.id
+
+    async def landed() -> bool:
+        return len(await tickets_of(api, desk, requester.id)) == 1
+
+    await eventually(landed)
+    number = own.json()["number"]
+    comments = await api.get(f"{V1}/tickets/{number}/comments", headers=squatter.auth)
+    assert comments.json()["items"] == []
+
+
+async def test_a_texter_is_invited_by_text_and_the_invitation_proves_the_number(
+    api: httpx.AsyncClient,
+    desk: Desk,
+    providers: StandIn,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    phone = new_number()
+    assert (await text_in(api, message(phone, "Wifi is down"))).status_code == 200
+    invitation = await text_to(providers, phone)
+    login_as = f"sms+{phone.lstrip('+')}@ticketflow.local"
+    assert login_as in invitation
+
+    accepted = await api.post(
+        f"{V1}/auth/accept-invitation",
+        json={"token": link_token(invitation), "password": "texted in 123"},
+    )
+    assert accepted.status_code == 200, accepted.text
+    login = await api.post(
+        f"{V1}/auth/login", json={"email": login_as, "password": "texted in 123"}
+    )
+    assert login.status_code == 200, login.text
+    assert login.json()["user"]["phone_verified_at"] is not None
+    assert login.json()["user"]["email_verified_at"] is None  # the placeholder proves nothing
+
+    # The proven number keeps binding its texts to that account, now one with a password.
+    requester = await user_for(session_factory, phone)
+    assert requester is not None
+
+    async def opened() -> bool:
+        return len(await tickets_of(api, desk, requester.id)) == 1
+
+    await eventually(opened)
+    assert (await text_in(api, message(phone, "Still down"))).status_code == 200
+    [ticket] = await tickets_of(api, desk, requester.id)
+
+    async def replied() -> bool:
+        found = await api.get(f"{V1}/tickets/{ticket['number']}/comments", headers=desk.admin.auth)
+        return [c["body"] for c in found.json()["items"]] == ["Still down"]
+
+    await eventually(replied)

@@ -8,7 +8,13 @@ from uuid import uuid4
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.ticket import Recipient
-from persistence.models import Notification, NotificationChannel, NotificationStatus, TokenPurpose
+from persistence.models import (
+    Notification,
+    NotificationChannel,
+    NotificationStatus,
+    TokenChannel,
+    TokenPurpose,
+)
 from persistence.readmodel import apply_batch
 from persistence.repositories import notifications, tokens
 from tests.persistence.factories import Desk, add_user, batch, notify
@@ -128,7 +134,7 @@ async def test_a_single_use_token_works_once_for_its_purpose(db_session: AsyncSe
     verify = TokenPurpose.EMAIL_VERIFICATION
     reset = TokenPurpose.PASSWORD_RESET
     assert await tokens.consume_user_token(db_session, purpose=verify, token_hash="hash-1") is None
-    assert (
-        await tokens.consume_user_token(db_session, purpose=reset, token_hash="hash-1") == user.id
-    )
+    used = await tokens.consume_user_token(db_session, purpose=reset, token_hash="hash-1")
+    assert used is not None and used.user_id == user.id
+    assert used.channel is TokenChannel.EMAIL and used.used_at is not None
     assert await tokens.consume_user_token(db_session, purpose=reset, token_hash="hash-1") is None

@@ -1,4 +1,5 @@
-"""Every recorded history (tickets, broadcasts) must replay on the current workflow code."""
+"""Every recorded history (tickets, broadcasts, reports, account messages) must replay on the
+current workflow code."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 TICKET_HISTORIES = [p for p in HISTORIES if p.stem.startswith("lifecycle-")]
 # Recorded with the tests' payload key (tests/workflows/histories/test-payload-keys).
 ENCRYPTED = [p for p in HISTORIES if p.stem.startswith("lifecycle-encrypted-")]
+ACCOUNT_MESSAGES = [p for p in HISTORIES if p.stem.startswith("account-")]
 
 
 def test_the_corpus_is_not_empty() -> None:
@@ -41,6 +43,22 @@ def test_an_encrypted_history_holds_no_ticket_text(path: Path) -> None:
     stored = b"".join(e.SerializeToString() for e in load_history(path).events)
     assert ENCODING in stored
     assert b"VPN drops" not in stored  # the recorded ticket's title
+
+
+def test_the_corpus_holds_an_account_message() -> None:
+    assert ACCOUNT_MESSAGES, (
+        "record one with TICKETFLOW_RECORD_HISTORY=account-v<n> "
+        "pytest tests/workflows/test_account_workflow.py -k reaches"
+    )
+
+
+@pytest.mark.parametrize("path", ACCOUNT_MESSAGES, ids=[p.stem for p in ACCOUNT_MESSAGES])
+def test_an_account_message_history_holds_no_link(path: Path) -> None:
+    """The link is in the workflow's input: sealed by the payload codec, never in clear."""
+    stored = b"".join(e.SerializeToString() for e in load_history(path).events)
+    assert ENCODING in stored
+    assert b"token=" not in stored
+    assert b"Reset your password" not in stored  # the recorded message's subject
 
 
 @pytest.mark.parametrize("path", ENCRYPTED[:1], ids=[p.stem for p in ENCRYPTED[:1]])

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from api.schemas.tickets import TicketCreate
+from api.services import account_messages
 from api.services import tickets as tickets_service
 from api.services.file_store import FileStore
 from api.services.inbound import attachments, delivery, people
@@ -149,8 +150,10 @@ async def receive_email(
     mail: InboundEmail,
 ) -> Landed:
     """Land the e-mail (the caller has checked it is not one to ignore) and file its attachments."""
-    sender = await people.requester_for_email(session, mail.sender, mail.sender_name)
-    people.check_may_write(sender)
+    bound = await people.requester_for_email(session, settings, mail.sender, mail.sender_name)
+    if bound.invitation is not None:
+        await account_messages.start(session, client, settings, bound.invitation)
+    sender = bound.user
     stored = await attachments.store(files, mail.key, mail.attachments)
     landed = await _land(session, client, settings, sender, mail, stored)
     await attachments.link(

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from api.schemas.tickets import TicketCreate
+from api.services import account_messages
 from api.services.inbound import delivery, people
 from api.services.inbound.delivery import Landed
 from domain.enums import Source
@@ -81,8 +82,10 @@ def _text(sms: InboundSms) -> str:
 async def receive_sms(
     session: AsyncSession, client: Client, settings: Settings, sms: InboundSms
 ) -> Landed:
-    sender = await people.requester_for_phone(session, sms.sender, settings.mail_domain)
-    people.check_may_write(sender)
+    bound = await people.requester_for_phone(session, settings, sms.sender)
+    if bound.invitation is not None:
+        await account_messages.start(session, client, settings, bound.invitation)
+    sender = bound.user
     key = f"sms:{sms.message_sid}"
     earlier = await delivery.earlier_ticket(session, sender, key)
     if earlier is not None:  # a redelivery of the message that opened it
