@@ -197,6 +197,7 @@ async def _dev(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _api(args: argparse.Namespace, settings: Settings) -> int:
+    from api.api_cors import api_origins
     from api.cors import parse_origins
 
     problems = [] if args.dev else settings.signing_problems()
@@ -206,6 +207,7 @@ async def _api(args: argparse.Namespace, settings: Settings) -> int:
     _refuse_if(problems, dev_helps=not args.dev)
     try:
         parse_origins(settings.codec_cors_origins)
+        api_origins(settings.cors_origins)
     except ValueError as err:
         raise ConfigError(str(err)) from err
     if args.processes > 1:

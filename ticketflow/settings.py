@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # Comma-separated origins (e.g. `https://temporal-ui.example.com`) of the Temporal Web UIs
     # that may call the codec endpoints from a browser with credentials (api.cors).
     codec_cors_origins: str = Field("", alias="TICKETFLOW_CODEC_CORS_ORIGINS")
+    # Comma-separated origins of browser front ends that may call the API (api.api_cors);
+    # none by default, `*` refused. They send bearer tokens, never cookies.
+    cors_origins: str = Field("", alias="TICKETFLOW_CORS_ORIGINS")
 
     # Key (Fernet, urlsafe base64 of 32 bytes) that encrypts integration secrets at rest.
     secrets_key: SecretStr | None = Field(None, alias="TICKETFLOW_SECRETS_KEY")
