@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     # Comma-separated origins of browser front ends that may call the API (api.api_cors);
     # none by default, `*` refused. They send bearer tokens, never cookies.
     cors_origins: str = Field("", alias="TICKETFLOW_CORS_ORIGINS")
+    # The bearer token Prometheus scrapes `/metrics` with; unset, `/metrics` answers 404.
+    metrics_token: SecretStr | None = Field(None, alias="TICKETFLOW_METRICS_TOKEN")
 
     # Key (Fernet, urlsafe base64 of 32 bytes) that encrypts integration secrets at rest.
     secrets_key: SecretStr | None = Field(None, alias="TICKETFLOW_SECRETS_KEY")
@@ -97,7 +99,9 @@ class Settings(BaseSettings):
     # worker runs, for a container's health check. Unset or empty: no endpoint.
     worker_health_port: int | None = Field(None, alias=WORKER_HEALTH_PORT_VARIABLE, ge=1, le=65535)
 
-    @field_validator("s3_bucket", "s3_addressing_style", "worker_health_port", mode="before")
+    @field_validator(
+        "s3_bucket", "s3_addressing_style", "worker_health_port", "metrics_token", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         # An empty variable means unset, not a bad value: compose files write
