@@ -19,6 +19,7 @@ from domain.enums import Locale
 from security.payload_codec import SETTING as PAYLOAD_KEYS_SETTING
 from security.payload_codec import PayloadKeyError, PayloadKeys, new_key_line
 from security.signing import weakness
+from ticketflow import log_hygiene
 from ticketflow.bench_options import add_bench_arguments, positive_int
 from ticketflow.devstack.dev import DevOptions, run_dev
 from ticketflow.devstack.errors import DevStackError
@@ -166,6 +167,8 @@ def run(argv: Sequence[str] | None = None) -> int:
     """Run one `ticketflow` command in this process and return its exit code."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format=_LOG_FORMAT)
+    # Before anything logs: no query values, tokens or database values in any record.
+    log_hygiene.install()
     for chatty in _CHATTY_LOGGERS:
         logging.getLogger(chatty).setLevel(logging.WARNING)
     command: Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]] = _COMMANDS[
