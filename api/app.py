@@ -19,6 +19,7 @@ from api.cors import PathCorsMiddleware, parse_origins
 from api.errors import PROBLEM_JSON, install_error_handlers
 from api.middleware import BodyLimitMiddleware, Metrics, MetricsMiddleware
 from api.paths import API_PREFIX, CODEC_PREFIX
+from api.quotas import RequesterQuotas
 from api.ratelimit import RateLimiter
 from api.routes import api_router, automation, ops_router
 from api.routes.calendars import router as calendars_router
@@ -111,6 +112,7 @@ def create_app(settings: Settings, resources: Resources | None = None) -> FastAP
         built = await build_resources(settings)
         app.state.resources = built
         app.state.rate_limiter = RateLimiter(built.session_factory)
+        app.state.quotas = RequesterQuotas(built.session_factory, settings)
         try:
             async with _live_notifications(app, built):
                 yield
@@ -138,6 +140,7 @@ def create_app(settings: Settings, resources: Resources | None = None) -> FastAP
     app.state.resources = resources
     app.state.live = None
     app.state.rate_limiter = RateLimiter(resources.session_factory) if resources else None
+    app.state.quotas = RequesterQuotas(resources.session_factory, settings) if resources else None
     app.state.metrics = Metrics()
     app.state.files = build_file_store(settings)
     install_error_handlers(app)

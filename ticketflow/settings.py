@@ -53,6 +53,14 @@ class Settings(BaseSettings):
     cors_origins: str = Field("", alias="TICKETFLOW_CORS_ORIGINS")
     # The bearer token Prometheus scrapes `/metrics` with; unset, `/metrics` answers 404.
     metrics_token: SecretStr | None = Field(None, alias="TICKETFLOW_METRICS_TOKEN")
+    # What one requester (`user`, `vip_user`; staff are exempt) may do per hour, counted in
+    # PostgreSQL for every API process together (api.quotas); 0 lifts the quota.
+    quota_tickets_per_hour: int = Field(
+        20, alias="TICKETFLOW_QUOTA_TICKETS_PER_HOUR", ge=0, le=1_000_000
+    )
+    quota_upload_mb_per_hour: int = Field(
+        100, alias="TICKETFLOW_QUOTA_UPLOAD_MB_PER_HOUR", ge=0, le=1_000_000
+    )
 
     # Key (Fernet, urlsafe base64 of 32 bytes) that encrypts integration secrets at rest.
     secrets_key: SecretStr | None = Field(None, alias="TICKETFLOW_SECRETS_KEY")
