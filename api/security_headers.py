@@ -47,7 +47,8 @@ _DOCS_SOURCES = {
 }
 # One year; not `includeSubDomains`: other hosts under the API's name are not ours to bind.
 HSTS = "max-age=31536000"
-_INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.DOTALL)
+# An inline script: a <script> element without `src`, whatever its other attributes.
+_INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc\s*=)[^>]*>(.*?)</script\s*>", re.DOTALL | re.I)
 # A docs page is a few kilobytes; more than this is not one and is passed on as it is.
 _MAX_PAGE_BYTES = 512 * 1024
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import Resources, create_app
+from api.security_headers import docs_policy
 from tests.api.conftest import ApiWith, Desk, assert_problem
 from ticketflow.settings import Settings
 
@@ -113,7 +114,8 @@ async def test_docs_still_work_under_their_policy(api: httpx.AsyncClient) -> Non
         # Every script the page loads, and every inline script by its hash, may run…
         for src in re.findall(r'<script[^>]*\ssrc="([^"]+)"', html):
             assert _allows(csp["script-src"], src, str(page.url)), (path, src)
-        for body in re.findall(r"<script>(.*?)</script>", html, flags=re.DOTALL):
+        inline = r"<script(?![^>]*\ssrc=)[^>]*>(.*?)</script>"
+        for body in re.findall(inline, html, flags=re.DOTALL):
             digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
             assert f"'sha256-{digest}'" in csp["script-src"], path
         # …and its style sheets and icon load.
@@ -148,3 +150,16 @@ async def test_hsts_only_when_the_public_url_is_https(
     async with api_with(https) as client:
         for response in (await client.get("/health"), await client.get("/api/v1/nowhere")):
             assert response.headers["strict-transport-security"] == "max-age=31536000"
+
+
+def test_only_inline_scripts_are_hashed_into_a_docs_policy() -> None:
+    page = (
+        b'<script src="https://cdn.jsdelivr.net/x.js"> </script>'
+        b'<script type="module">run()</script><SCRIPT>more()</SCRIPT >'
+    )
+    sources = docs_policy(page).split("script-src ")[1].split(";")[0].split()
+    expected = {
+        "'sha256-" + base64.b64encode(hashlib.sha256(body).digest()).decode() + "'"
+        for body in (b"run()", b"more()")
+    }
+    assert set(sources) == {"'self'", "https://cdn.jsdelivr.net", *expected}
