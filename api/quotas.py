@@ -74,9 +74,20 @@ class RequesterQuotas:
             f"at most {settings.quota_upload_mb_per_hour} MB an hour may be uploaded",
         )
 
-    async def open_ticket(self, caller: User) -> None:
-        """Count one ticket `caller` opens; 429 past the quota."""
-        await self._charge(caller, self.tickets, 1)
+    async def open_ticket(self, caller: User, session: AsyncSession) -> None:
+        """Count one ticket `caller` opens in `session`'s transaction, the one that opens the
+        ticket: the count is committed with it, and undone with it; 429 past the quota.
+
+        Counting there rather than on a connection of its own keeps the request to the one
+        pooled connection it already holds (many requests each waiting for a second one
+        could empty the pool)."""
+        if self._exempt(caller, self.tickets):
+            return
+        key = _key(self.tickets, caller)
+        used, window_ends = await ratelimits.hit(session, key, WINDOW)
+        if used > self.tickets.limit:
+            await ratelimits.give_back(session, key, 1)  # should the caller commit anyway
+            raise _refusal(self.tickets, window_ends)
 
     @asynccontextmanager
     async def upload(self, caller: User, size_bytes: int) -> AsyncIterator[None]:
@@ -93,26 +104,35 @@ class RequesterQuotas:
                 await asyncio.shield(self._give_back(caller, self.upload_kib, amount))
             raise
 
+    @staticmethod
+    def _exempt(caller: User, quota: Quota) -> bool:
+        return caller.role.is_staff or quota.limit == 0
+
     async def _charge(self, caller: User, quota: Quota, amount: int) -> bool:
-        """Count `amount` against `caller`'s quota (False: nothing to count). Over the quota
-        the amount is given back at once and 429 raised."""
-        if caller.role.is_staff or quota.limit == 0:
+        """Count `amount` against `caller`'s quota in a transaction of its own (False:
+        nothing to count). Over the quota the amount is given back at once and 429 raised."""
+        if self._exempt(caller, quota):
             return False
+        key = _key(quota, caller)
         async with self._sessions.begin() as session:
-            used, window_ends = await ratelimits.hit(session, _key(quota, caller), WINDOW, amount)
+            used, window_ends = await ratelimits.hit(session, key, WINDOW, amount)
             if used > quota.limit:
-                await ratelimits.give_back(session, _key(quota, caller), amount)
+                await ratelimits.give_back(session, key, amount)
             self._counted += 1
             if self._counted % SWEEP_EVERY == 0:
                 await ratelimits.sweep(session, SWEEP_AFTER)
-        if used <= quota.limit:
-            return True
-        left = (window_ends - datetime.now(UTC)).total_seconds()
-        raise QuotaExceededError(quota.refusal, max(1, math.ceil(left)))
+        if used > quota.limit:
+            raise _refusal(quota, window_ends)
+        return True
 
     async def _give_back(self, caller: User, quota: Quota, amount: int) -> None:
         async with self._sessions.begin() as session:
             await ratelimits.give_back(session, _key(quota, caller), amount)
+
+
+def _refusal(quota: Quota, window_ends: datetime) -> QuotaExceededError:
+    left = (window_ends - datetime.now(UTC)).total_seconds()
+    return QuotaExceededError(quota.refusal, max(1, math.ceil(left)))
 
 
 def _key(quota: Quota, caller: User) -> str:

@@ -99,7 +99,7 @@ async def create_ticket(
         caller,
         body,
         idempotency_key,
-        before_start=lambda: quotas.open_ticket(caller),
+        before_start=lambda: quotas.open_ticket(caller, session),
     )
     if opened.created:
         metrics.tickets_created.labels(opened.ticket.priority, opened.ticket.source).inc()

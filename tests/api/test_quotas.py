@@ -4,6 +4,7 @@ are exempt."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,14 @@ async def test_a_requester_cannot_open_tickets_without_end(
     assert (await open_ticket(api, desk, await people.make(Role.USER))).status_code == 201
     for _ in range(4):
         assert (await open_ticket(api, desk, desk.agent)).status_code == 201
+
+
+async def test_a_burst_gets_exactly_the_quota(api: httpx.AsyncClient, desk: Desk) -> None:
+    # 40 at once, more than the connection pool holds: each counts in the transaction that
+    # opens its ticket, so none waits for a second connection, and the count stays exact.
+    burst = await asyncio.gather(*(open_ticket(api, desk, desk.requester) for _ in range(40)))
+    statuses = sorted(response.status_code for response in burst)
+    assert statuses == [201] * 3 + [429] * 37, [r.text for r in burst if r.status_code >= 500]
 
 
 async def test_vip_requesters_count_too(api: httpx.AsyncClient, desk: Desk, people: People) -> None:
