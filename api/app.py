@@ -11,13 +11,15 @@ from dataclasses import dataclass
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.types import ASGIApp
 from temporalio.client import Client
 
-from api import access_log
+from api.api_cors import ApiCorsMiddleware, api_origins
 from api.cors import PathCorsMiddleware, parse_origins
 from api.errors import PROBLEM_JSON, install_error_handlers
 from api.middleware import BodyLimitMiddleware, Metrics, MetricsMiddleware
 from api.paths import API_PREFIX, CODEC_PREFIX
+from api.quotas import RequesterQuotas
 from api.ratelimit import RateLimiter
 from api.routes import api_router, automation, ops_router
 from api.routes.calendars import router as calendars_router
@@ -28,6 +30,7 @@ from api.routes.reports import router as reports_router
 from api.routes.routing import router as routing_router
 from api.routes.templates import router as templates_router
 from api.routes.webhooks import router as webhooks_router
+from api.security_headers import SecurityHeadersMiddleware
 from api.services.file_store import build_file_store
 from api.services.live import LiveNotifications
 from api.services.ticket_attachments import MAX_ATTACHMENT_BYTES
@@ -69,6 +72,20 @@ async def build_resources(settings: Settings) -> Resources:
     return Resources(engine=engine, session_factory=session_factory(engine), temporal=temporal)
 
 
+class TicketflowApi(FastAPI):
+    """FastAPI with the security headers as its outermost layer: outside even Starlette's
+    error middleware, so that the 500 of a crash carries them too."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        settings: Settings = self.state.settings
+        docs = (self.docs_url, self.redoc_url, self.swagger_ui_oauth2_redirect_url)
+        return SecurityHeadersMiddleware(
+            super().build_middleware_stack(),
+            https=settings.public_url.lower().startswith("https://"),
+            docs_paths=[path for path in docs if path],
+        )
+
+
 @asynccontextmanager
 async def _live_notifications(app: FastAPI, resources: Resources) -> AsyncIterator[None]:
     """The live-notification hub on the app's own database, for the app's lifetime."""
@@ -95,13 +112,14 @@ def create_app(settings: Settings, resources: Resources | None = None) -> FastAP
         built = await build_resources(settings)
         app.state.resources = built
         app.state.rate_limiter = RateLimiter(built.session_factory)
+        app.state.quotas = RequesterQuotas(built.session_factory, settings)
         try:
             async with _live_notifications(app, built):
                 yield
         finally:
             await asyncio.shield(built.engine.dispose())
 
-    app = FastAPI(
+    app = TicketflowApi(
         # Metrics are ours (Prometheus at /metrics); the built-in OpenTelemetry hooks would
         # only add per-request work with no collector configured.
         telemetry={"tracing": False, "metrics": False, "logs": False},
@@ -114,17 +132,18 @@ def create_app(settings: Settings, resources: Resources | None = None) -> FastAP
             "**Authorize** button (e-mail as username)."
         ),
         lifespan=lifespan,
-        swagger_ui_parameters={"persistAuthorization": True},
+        # No validator badge: it would send the schema's address to validator.swagger.io.
+        swagger_ui_parameters={"persistAuthorization": True, "validatorUrl": None},
         responses={422: {"description": "Invalid input", "content": {PROBLEM_JSON: {}}}},
     )
     app.state.settings = settings
     app.state.resources = resources
     app.state.live = None
     app.state.rate_limiter = RateLimiter(resources.session_factory) if resources else None
+    app.state.quotas = RequesterQuotas(resources.session_factory, settings) if resources else None
     app.state.metrics = Metrics()
     app.state.files = build_file_store(settings)
     install_error_handlers(app)
-    access_log.install()
     app.include_router(ops_router)
     app.include_router(routing_router)  # first: its /users/agents/available before /users/{id}
     app.include_router(knowledge_base_router)  # before tickets: /tickets/suggest-kb/{ticket}
@@ -151,6 +170,9 @@ def create_app(settings: Settings, resources: Resources | None = None) -> FastAP
     # Outside the body limit, so that a refusal the Web UI gets is one it can read.
     app.add_middleware(
         PathCorsMiddleware, prefix=CODEC_PREFIX, origins=parse_origins(settings.codec_cors_origins)
+    )
+    app.add_middleware(
+        ApiCorsMiddleware, origins=api_origins(settings.cors_origins), skip=CODEC_PREFIX
     )
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics, router=app.router)
     return app

@@ -21,10 +21,20 @@ ALLOWED_HEADERS = "content-type, x-namespace, authorization"
 _PREFLIGHT_MAX_AGE_S = "600"
 
 
-def parse_origins(text: str) -> tuple[str, ...]:
+_NOT_ANY = "since the codec endpoints take credentials; list the Web UI origins instead"
+
+
+def parse_origins(
+    text: str,
+    *,
+    setting: str = SETTING,
+    not_any: str = _NOT_ANY,
+    example: str = "https://temporal-ui.example.com",
+) -> tuple[str, ...]:
     """`https://ui.example.com, http://127.0.0.1:8233` → the origins, as browsers spell them.
 
-    Raises ValueError for `*` or anything that is not a bare scheme://host[:port].
+    Raises ValueError for `*` (saying `not_any`) or anything that is not a bare
+    scheme://host[:port]; the message names `setting` (the codec's by default).
     """
     origins: list[str] = []
     for raw in text.split(","):
@@ -32,15 +42,10 @@ def parse_origins(text: str) -> tuple[str, ...]:
         if not origin:
             continue
         if origin == "*":
-            raise ValueError(
-                f"{SETTING}: '*' is not allowed, since the codec endpoints take credentials; "
-                "list the Web UI origins instead"
-            )
+            raise ValueError(f"{setting}: '*' is not allowed, {not_any}")
         parts = urlsplit(origin)
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query:
-            raise ValueError(
-                f"{SETTING}: {origin!r} is not an origin such as https://temporal-ui.example.com"
-            )
+            raise ValueError(f"{setting}: {origin!r} is not an origin such as {example}")
         origins.append(f"{parts.scheme}://{parts.netloc}".lower())
     return tuple(origins)
 

@@ -8,6 +8,7 @@ same way. Nothing a client sends may surface as a 500.
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
@@ -16,7 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import (
     WorkflowQueryFailedError,
@@ -28,6 +29,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.errors import ERRORS_BY_CODE, IllegalTransition, TicketflowError
+from persistence.db import db_sqlstate, describe_db_error
 
 log = logging.getLogger(__name__)
 
@@ -187,15 +189,35 @@ async def _on_query_failed(_: Request, exc: Exception) -> JSONResponse:
     return _ticketflow_response(EngineUnavailableError("the ticket could not be read; retry"))
 
 
+# Database errors are logged by `describe_db_error` (kind, SQLSTATE, constraint, statement),
+# never by their message: PostgreSQL and asyncpg quote the values they refused.
+
+
 async def _on_integrity(_: Request, exc: Exception) -> JSONResponse:
     # Uniqueness and references are checked before writing; this is the race that slipped by.
-    log.info("integrity error: %s", exc)
+    log.info("integrity error: %s", describe_db_error(exc))
     return problem(409, "this conflicts with existing data", code="conflict")
 
 
 async def _on_data_error(_: Request, exc: Exception) -> JSONResponse:
-    log.info("data error: %s", exc)
+    log.info("data error: %s", describe_db_error(exc))
     return problem(422, "a value is out of range for its field", code="invalid_input")
+
+
+async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
+    """Any other database error. asyncpg's dialect reports most data exceptions (SQLSTATE
+    class 22: a value too long, not a number, out of range) as a plain DBAPIError: they are
+    bad input, not a crash."""
+    code = db_sqlstate(exc) or ""
+    if code.startswith("22"):
+        return await _on_data_error(request, exc)
+    if code.startswith("23"):
+        return await _on_integrity(request, exc)
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    log.error(
+        "database error: %s\nTraceback (most recent call last):\n%s", describe_db_error(exc), frames
+    )
+    return problem(500, "an unexpected error occurred", code="internal_error")
 
 
 async def _on_unexpected(_: Request, exc: Exception) -> JSONResponse:
@@ -214,4 +236,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RPCError, _on_rpc)
     app.add_exception_handler(IntegrityError, _on_integrity)
     app.add_exception_handler(DataError, _on_data_error)
+    app.add_exception_handler(DBAPIError, _on_database_error)
     app.add_exception_handler(Exception, _on_unexpected)

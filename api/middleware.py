@@ -40,16 +40,29 @@ class Metrics:
         )
 
 
+# The methods the API serves; anything else a client sends is counted as `other`, so that
+# made-up methods cannot add series without end.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER_METHOD = "other"
+UNMATCHED_ROUTE = "unmatched"
+
+
+def method_label(method: str) -> str:
+    """The method as a label value: one of KNOWN_METHODS, or `other`."""
+    return method if method in KNOWN_METHODS else OTHER_METHOD
+
+
 def _route_template(app: ASGIApp, scope: Scope) -> str:
-    """The matched route's path template, so ids do not explode the label space."""
+    """The matched route's path template (ids do not explode the label space), or
+    `unmatched` for every path no route takes."""
     route = scope.get("route")
     if route is not None and hasattr(route, "path"):
         return str(route.path)
     for candidate in getattr(app, "routes", []):
         match, _ = candidate.matches(scope)
         if match is Match.FULL:
-            return str(getattr(candidate, "path", "unmatched"))
-    return "unmatched"
+            return str(getattr(candidate, "path", UNMATCHED_ROUTE))
+    return UNMATCHED_ROUTE
 
 
 class MetricsMiddleware:
@@ -75,7 +88,7 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_with_status)
         finally:
             route = _route_template(self.router, scope)
-            method = scope["method"]
+            method = method_label(scope["method"])
             self.metrics.requests.labels(method, route, str(status)).inc()
             self.metrics.latency.labels(method, route).observe(time.perf_counter() - started)
 

@@ -38,9 +38,15 @@ def json_dumps(value: Any) -> str:
 def create_engine(database_url: str | URL, **overrides: Any) -> AsyncEngine:
     """An asyncpg engine with a pool sized for one small service process.
 
+    Its errors never show the statement's parameters (e-mails, password hashes, ticket text
+    end up in logs and in Temporal's failure records otherwise): `hide_parameters`.
     `overrides` go to SQLAlchemy; with a `poolclass` (e.g. NullPool) the sizing is left out.
     """
-    options: dict[str, Any] = {"pool_pre_ping": True, "json_serializer": json_dumps}
+    options: dict[str, Any] = {
+        "pool_pre_ping": True,
+        "json_serializer": json_dumps,
+        "hide_parameters": True,
+    }
     if "poolclass" not in overrides:
         options.update(pool_size=10, max_overflow=20)
     options.update(overrides)
@@ -50,3 +56,52 @@ def create_engine(database_url: str | URL, **overrides: Any) -> AsyncEngine:
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions whose objects stay readable after commit (no lazy reloads in async code)."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+# What a database error may say about itself in a log: codes and names, never values.
+_ERROR_FIELDS = ("constraint_name", "table_name", "column_name", "data_type_name")
+_MAX_STATEMENT_CHARS = 500
+
+
+def describe_db_error(error: BaseException) -> str:
+    """A database error as it may be logged: its kind, SQLSTATE, the constraint, table and
+    column it names, and the statement with its placeholders (`$1`), but not its message.
+
+    PostgreSQL's and asyncpg's messages quote values ("Key (email)=(…) already exists",
+    "invalid input for query argument $1: '…'"), so they are left out.
+    """
+    details = [f"sqlstate {code}"] if (code := db_sqlstate(error)) else []
+    for source in _chain(error):
+        for field in _ERROR_FIELDS:
+            value = getattr(source, field, None)
+            label = field.removesuffix("_name").replace("_", " ")
+            if isinstance(value, str) and value and f"{label} {value}" not in details:
+                details.append(f"{label} {value}")
+    text = type(error).__name__ + (f" ({', '.join(details)})" if details else "")
+    statement = getattr(error, "statement", None)
+    if isinstance(statement, str) and statement:
+        text += " in: " + " ".join(statement.split())[:_MAX_STATEMENT_CHARS]
+    return text
+
+
+def _chain(error: BaseException) -> list[BaseException]:
+    """The error, the driver's error it wraps (`orig`), and what caused those."""
+    found: list[BaseException] = []
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop(0)
+        if current is None or any(current is seen for seen in found) or len(found) > 8:
+            continue
+        found.append(current)
+        orig = getattr(current, "orig", None)
+        pending += [orig if isinstance(orig, BaseException) else None, current.__cause__]
+    return found
+
+
+def db_sqlstate(error: BaseException) -> str | None:
+    """The SQLSTATE of a database error (of the driver's error it wraps), if it has one."""
+    for source in _chain(error):
+        code = getattr(source, "sqlstate", None) or getattr(source, "pgcode", None)
+        if isinstance(code, str) and code:
+            return code
+    return None

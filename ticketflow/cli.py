@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from domain.enums import Locale
 from security.payload_codec import SETTING as PAYLOAD_KEYS_SETTING
 from security.payload_codec import PayloadKeyError, PayloadKeys, new_key_line
+from security.signing import weakness
+from ticketflow import log_hygiene
 from ticketflow.bench_options import add_bench_arguments, positive_int
 from ticketflow.devstack.dev import DevOptions, run_dev
 from ticketflow.devstack.errors import DevStackError
@@ -165,6 +167,8 @@ def run(argv: Sequence[str] | None = None) -> int:
     """Run one `ticketflow` command in this process and return its exit code."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format=_LOG_FORMAT)
+    # Before anything logs: no query values, tokens or database values in any record.
+    log_hygiene.install()
     for chatty in _CHATTY_LOGGERS:
         logging.getLogger(chatty).setLevel(logging.WARNING)
     command: Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]] = _COMMANDS[
@@ -197,15 +201,17 @@ async def _dev(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _api(args: argparse.Namespace, settings: Settings) -> int:
+    from api.api_cors import api_origins
     from api.cors import parse_origins
 
-    problems = [] if args.dev else settings.signing_problems()
+    problems = [] if args.dev else [*settings.signing_problems(), *_metrics_problems(settings)]
     problems += _key_problems(settings, dev=args.dev)
     if not settings.database_url:
         problems.append(_NO_DATABASE_URL)
     _refuse_if(problems, dev_helps=not args.dev)
     try:
         parse_origins(settings.codec_cors_origins)
+        api_origins(settings.cors_origins)
     except ValueError as err:
         raise ConfigError(str(err)) from err
     if args.processes > 1:
@@ -406,6 +412,14 @@ def _key_problems(settings: Settings, *, dev: bool) -> list[str]:
         "Make a key with `ticketflow payload-key` and set "
         f"{PAYLOAD_KEYS_SETTING}=<the line it prints> on every API and worker process"
     ]
+
+
+def _metrics_problems(settings: Settings) -> list[str]:
+    """A metrics token short enough to guess (none set is fine: `/metrics` is off)."""
+    if settings.metrics_token is None:
+        return []
+    reason = weakness("TICKETFLOW_METRICS_TOKEN", settings.metrics_token.get_secret_value())
+    return [reason] if reason else []
 
 
 def _refuse_if(problems: list[str], *, dev_helps: bool) -> None:

@@ -49,6 +49,19 @@ class Settings(BaseSettings):
     # Comma-separated origins (e.g. `https://temporal-ui.example.com`) of the Temporal Web UIs
     # that may call the codec endpoints from a browser with credentials (api.cors).
     codec_cors_origins: str = Field("", alias="TICKETFLOW_CODEC_CORS_ORIGINS")
+    # Comma-separated origins of browser front ends that may call the API (api.api_cors);
+    # none by default, `*` refused. They send bearer tokens, never cookies.
+    cors_origins: str = Field("", alias="TICKETFLOW_CORS_ORIGINS")
+    # The bearer token Prometheus scrapes `/metrics` with; unset, `/metrics` answers 404.
+    metrics_token: SecretStr | None = Field(None, alias="TICKETFLOW_METRICS_TOKEN")
+    # What one requester (`user`, `vip_user`; staff are exempt) may do per hour, counted in
+    # PostgreSQL for every API process together (api.quotas); 0 lifts the quota.
+    quota_tickets_per_hour: int = Field(
+        20, alias="TICKETFLOW_QUOTA_TICKETS_PER_HOUR", ge=0, le=1_000_000
+    )
+    quota_upload_mb_per_hour: int = Field(
+        100, alias="TICKETFLOW_QUOTA_UPLOAD_MB_PER_HOUR", ge=0, le=1_000_000
+    )
 
     # Key (Fernet, urlsafe base64 of 32 bytes) that encrypts integration secrets at rest.
     secrets_key: SecretStr | None = Field(None, alias="TICKETFLOW_SECRETS_KEY")
@@ -100,7 +113,9 @@ class Settings(BaseSettings):
     # worker runs, for a container's health check. Unset or empty: no endpoint.
     worker_health_port: int | None = Field(None, alias=WORKER_HEALTH_PORT_VARIABLE, ge=1, le=65535)
 
-    @field_validator("s3_bucket", "s3_addressing_style", "worker_health_port", mode="before")
+    @field_validator(
+        "s3_bucket", "s3_addressing_style", "worker_health_port", "metrics_token", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         # An empty variable means unset, not a bad value: compose files write

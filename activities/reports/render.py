@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
 from fpdf import FPDF
 from openpyxl import Workbook  # type: ignore[import-untyped]
+from openpyxl.worksheet.worksheet import Worksheet  # type: ignore[import-untyped]
 
+from activities.reports.cells import as_data, workbook_text
 from activities.reports.tables import Cell, Table
 
 FileFormat = Literal["csv", "xlsx", "pdf"]
@@ -32,7 +35,7 @@ class ReportFile:
     rows: int
 
 
-def _csv_text(cell: Cell) -> str:
+def _text(cell: Cell) -> str:
     if cell is None:
         return ""
     if isinstance(cell, datetime):
@@ -40,28 +43,46 @@ def _csv_text(cell: Cell) -> str:
     return str(cell)
 
 
+def _csv_cell(cell: Cell) -> str | int | float:
+    # Numbers stay numbers; text is never a formula (activities.reports.cells).
+    if isinstance(cell, int | float):
+        return cell
+    return as_data(_text(cell))
+
+
 def to_csv(table: Table) -> bytes:
     out = io.StringIO(newline="")
-    writer = csv.writer(out)
-    writer.writerow(table.columns)
-    writer.writerows([_csv_text(cell) for cell in row] for row in table.rows)
+    # Every text cell quoted: a spreadsheet that splits on ";" (as many locales do) cannot
+    # start a new cell, and so a formula, in the middle of a title.
+    writer = csv.writer(out, quoting=csv.QUOTE_NONNUMERIC)
+    writer.writerow([_csv_cell(name) for name in table.columns])
+    writer.writerows([_csv_cell(cell) for cell in row] for row in table.rows)
     return out.getvalue().encode()
 
 
-def _xlsx_cell(cell: Cell) -> Cell:
+def _xlsx_value(cell: Cell) -> Cell:
     # Excel has no time zones: times are written as naive UTC.
     if isinstance(cell, datetime):
         return cell.astimezone(UTC).replace(tzinfo=None)
+    if isinstance(cell, str):
+        return workbook_text(cell)
     return cell
+
+
+def _xlsx_row(sheet: Worksheet, number: int, row: Sequence[Cell]) -> None:
+    for column, value in enumerate(row, start=1):
+        cell = sheet.cell(row=number, column=column, value=_xlsx_value(value))
+        if isinstance(value, str):
+            # openpyxl makes any text starting with "=" a formula; text stays text.
+            cell.data_type = "s"
 
 
 def to_xlsx(table: Table) -> bytes:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "report"[:_SHEET_NAME_CHARS]
-    sheet.append(list(table.columns))
-    for row in table.rows:
-        sheet.append([_xlsx_cell(cell) for cell in row])
+    for number, row in enumerate((table.columns, *table.rows), start=1):
+        _xlsx_row(sheet, number, row)
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
@@ -79,7 +100,7 @@ def to_pdf(table: Table) -> bytes:
     pdf.set_font("Helvetica", style="B", size=11)
     pdf.cell(text=_latin1(table.title), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", size=6)
-    rows = [table.columns, *[tuple(_csv_text(cell) for cell in row) for row in table.rows]]
+    rows = [table.columns, *[tuple(_text(cell) for cell in row) for row in table.rows]]
     with pdf.table(wrapmode="CHAR", line_height=3) as pdf_table:
         for row in rows:
             pdf_row = pdf_table.row()

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 from datetime import timedelta
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+from starlette.exceptions import HTTPException
 
 from api.app_state import resources_of
-from api.deps import MetricsDep
+from api.deps import MetricsDep, SettingsDep
+from api.errors import UnauthorizedError
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["ops"])
@@ -63,6 +66,24 @@ async def ready(request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=200 if healthy else 503)
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def scraper_only(request: Request, settings: SettingsDep) -> None:
+    """Let through the bearer of `TICKETFLOW_METRICS_TOKEN`; without the setting there is no
+    such endpoint (404, as for any unknown path), else anyone else gets 401."""
+    if settings.metrics_token is None:
+        raise HTTPException(404)
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    expected = settings.metrics_token.get_secret_value().encode()
+    # Compared in constant time: the answer's timing tells nothing about the token.
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
+        raise UnauthorizedError("the metrics token is missing or wrong")
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (Bearer TICKETFLOW_METRICS_TOKEN)",
+    response_class=Response,
+    dependencies=[Depends(scraper_only)],
+    responses={401: {"description": "no or wrong token"}, 404: {"description": "no token set"}},
+)
 async def metrics(metrics: MetricsDep) -> Response:
     return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -19,6 +19,7 @@ from api.deps import (
     TemporalDep,
 )
 from api.paths import API_PREFIX
+from api.quotas import QuotasDep
 from api.schemas.common import DEFAULT_LIMIT, PROBLEM_RESPONSES, Limit, Page
 from api.schemas.tickets import (
     AssignRequest,
@@ -39,6 +40,7 @@ from api.schemas.tickets import (
 from api.services import access, ratings
 from api.services import ticket_attachments as attachments
 from api.services import tickets as service
+from api.services.requester_fields import check_requester_ticket
 from domain.enums import ClockState, Priority, TicketStatus
 from domain.errors import Conflict, Forbidden, InvalidInput
 from domain.messages import (
@@ -83,11 +85,21 @@ async def create_ticket(
     temporal: TemporalDep,
     settings: SettingsDep,
     metrics: MetricsDep,
+    quotas: QuotasDep,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> TicketView:
+    """Requesters give urgency and impact (a `priority` of theirs is a 422), and open at most
+    `TICKETFLOW_QUOTA_TICKETS_PER_HOUR` tickets an hour (429 beyond); staff are free of both."""
+    check_requester_ticket(caller, body)
     opened = await service.open_new_ticket(
-        session, temporal, settings, caller, body, idempotency_key
+        session,
+        temporal,
+        settings,
+        caller,
+        body,
+        idempotency_key,
+        before_start=lambda: quotas.open_ticket(caller, session),
     )
     if opened.created:
         metrics.tickets_created.labels(opened.ticket.priority, opened.ticket.source).inc()
@@ -193,9 +205,13 @@ async def upload_attachment(
     session: SessionDep,
     temporal: TemporalDep,
     files: FilesDep,
+    quotas: QuotasDep,
 ) -> AttachmentCreated:
+    """Requesters may upload `TICKETFLOW_QUOTA_UPLOAD_MB_PER_HOUR` MB an hour (429 beyond)."""
     found = await service.find_ticket(session, temporal, caller, ticket)
-    row, view = await attachments.attach(session, temporal, files, caller, found, file)
+    row, view = await attachments.attach(
+        session, temporal, files, caller, found, file, charge=quotas.upload
+    )
     return AttachmentCreated(**AttachmentOut.model_validate(row).model_dump(), ticket=view)
 
 

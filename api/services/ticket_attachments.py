@@ -8,8 +8,11 @@ closed ticket), then the `attachments` row is written. A rejected update leaves 
 
 from __future__ import annotations
 
+import io
 import logging
 import re
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from urllib.parse import quote
 from uuid import UUID, uuid4
 
@@ -18,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from api.services import tickets as tickets_service
-from api.services.file_store import Download, FileStore, StorageUnavailable
+from api.services.file_store import ContentTooLarge, Download, FileStore, StorageUnavailable
 from api.services.inbound.attachments import StoredFile, link, safe_filename
 from domain.enums import TicketStatus
 from domain.errors import Conflict, NotFound
@@ -72,6 +75,20 @@ async def discard(files: FileStore, stored: StoredFile) -> None:
         log.warning("attachment %s was left in the store with no row", stored.url)
 
 
+# Counts an upload of this many bytes by this user for the block that takes it (a quota).
+UploadCharge = Callable[[User, int], AbstractAsyncContextManager[None]]
+
+
+def upload_size(upload: UploadFile) -> int:
+    """The bytes of an upload as received (spooled by the multipart parser)."""
+    if upload.size is not None:
+        return upload.size
+    at = upload.file.tell()
+    size = upload.file.seek(0, io.SEEK_END)
+    upload.file.seek(at)
+    return size
+
+
 async def attach(
     session: AsyncSession,
     client: Client,
@@ -79,10 +96,30 @@ async def attach(
     caller: User,
     ticket: tickets_service.TicketRef,
     upload: UploadFile,
+    charge: UploadCharge | None = None,
 ) -> tuple[Attachment, TicketView]:
-    """Store the file, put it on the ticket's timeline, record its row."""
+    """Store the file, put it on the ticket's timeline, record its row.
+
+    `charge` counts the upload before anything is stored; a failure after it gives it back.
+    A closed ticket (409) and a file over the size limit (413) are refused before it.
+    """
     if ticket.view.status is TicketStatus.CLOSED:
         raise Conflict(f"ticket #{ticket.number} is closed; reopen it first")
+    size = upload_size(upload)
+    if size > MAX_ATTACHMENT_BYTES:
+        raise ContentTooLarge(MAX_ATTACHMENT_BYTES)
+    async with charge(caller, size) if charge else nullcontext():
+        return await _attach(session, client, files, caller, ticket, upload)
+
+
+async def _attach(
+    session: AsyncSession,
+    client: Client,
+    files: FileStore,
+    caller: User,
+    ticket: tickets_service.TicketRef,
+    upload: UploadFile,
+) -> tuple[Attachment, TicketView]:
     stored = await save_upload(files, upload)
     payload = AttachInput(
         attachment_id=stored.id,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -329,11 +329,14 @@ async def open_new_ticket(
     caller: User,
     body: TicketCreate,
     idempotency_key: str | None = None,
+    before_start: Callable[[], Awaitable[None]] | None = None,
 ) -> Opened:
     """Reserve a number, then start the ticket's workflow; answer the ticket as it opened.
 
     With an `Idempotency-Key`, the key is bound to the number before the workflow starts; a
     repeat (or a concurrent twin) of the request finds that binding and answers that ticket.
+    `before_start` runs once the new ticket is valid, just before it opens, and never for a
+    repeat: where a quota counts it (raising refuses the ticket, and nothing is kept).
     """
     now = datetime.now(UTC)
     if idempotency_key is None:
@@ -347,6 +350,8 @@ async def open_new_ticket(
             return Opened(view, created=False)
     draft = await build_draft(session, caller, body, ticket_id=ticket_id, number=number, now=now)
     rules = await rules_repo.enabled_rules(session)
+    if before_start is not None:
+        await before_start()
     # Commit the claim before starting: a concurrent retry waits on it, then finds our number.
     await session.commit()
     async with engine_deadline():

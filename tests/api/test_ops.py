@@ -7,14 +7,17 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 import pytest_asyncio
+from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import Resources, create_app
 from api.services import tickets as tickets_service
 from persistence.db import create_engine, session_factory
-from tests.api.conftest import PASSWORD, Desk, People, assert_problem
+from tests.api.conftest import PASSWORD, ApiWith, Desk, People, assert_problem
 from ticketflow.settings import Settings
+
+METRICS_TOKEN = "metrics-token-for-tests-0123456789abcdef"
 
 
 async def test_health_and_ready(api: httpx.AsyncClient) -> None:
@@ -45,10 +48,19 @@ async def test_not_ready_without_the_database(
         assert (await client.get("/health")).status_code == 200
 
 
+@pytest_asyncio.fixture(loop_scope="session")
+async def scraped_api(settings: Settings, api_with: ApiWith) -> AsyncIterator[httpx.AsyncClient]:
+    """The API with a metrics token set, as a Prometheus scrapes it."""
+    with_token = settings.model_copy(update={"metrics_token": SecretStr(METRICS_TOKEN)})
+    async with api_with(with_token) as client:
+        yield client
+
+
 @pytest.mark.usefixtures("worker")
 async def test_metrics_count_requests_by_route_template_and_tickets(
-    api: httpx.AsyncClient, desk: Desk
+    scraped_api: httpx.AsyncClient, desk: Desk
 ) -> None:
+    api = scraped_api
     for _ in range(2):
         await api.get(f"/api/v1/users/{desk.requester.id}", headers=desk.requester.auth)
     created = await api.post(
@@ -58,7 +70,8 @@ async def test_metrics_count_requests_by_route_template_and_tickets(
     )
     assert created.status_code == 201
     await api.get("/api/v1/nowhere")
-    text = (await api.get("/metrics")).text
+    scraper = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+    text = (await api.get("/metrics", headers=scraper)).text
     assert (
         'ticketflow_http_requests_total{method="GET",route="/api/v1/users/{user_id}",status="200"}'
         " 2.0" in text

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from uuid import UUID, uuid4
 
 import httpx
 import pytest
+import pytest_asyncio
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.enums import Role, TicketStatus
 from persistence.models import Ticket, User
-from tests.api.conftest import Desk, People, Person, assert_problem
+from tests.api.conftest import ApiWith, Desk, People, Person, assert_problem
+from ticketflow.settings import Settings
 
 V1 = "/api/v1"
 with_worker = pytest.mark.usefixtures("worker")
@@ -169,8 +171,9 @@ async def test_bulk_skills_add_without_repeats_or_replace(
 async def test_workload_counts_open_assigned_tickets(api: httpx.AsyncClient, desk: Desk) -> None:
     assign = {"assignee_id": str(desk.agent.id)}
     numbers = []
-    for priority in ("P1", "P3", "P3"):
-        ticket = await open_ticket(api, desk.requester, desk.department_id, priority=priority)
+    # Urgency and impact make the priority (P1, then P3 twice): requesters cannot name it.
+    for fields in ({"urgency": "critical", "impact": "high"}, {}, {}):
+        ticket = await open_ticket(api, desk.requester, desk.department_id, **fields)
         numbers.append(ticket["number"])
         moved = await api.patch(
             f"{V1}/tickets/{ticket['number']}/assign", json=assign, headers=desk.agent.auth
@@ -336,12 +339,20 @@ async def test_bulk_status_reports_illegal_moves_per_ticket(
 # -- load stays exact under concurrency -------------------------------------------------------
 
 
+@pytest_asyncio.fixture(loop_scope="session")
+async def unlimited_api(settings: Settings, api_with: ApiWith) -> AsyncIterator[httpx.AsyncClient]:
+    """The API without requester quotas: one requester opens hundreds of tickets below."""
+    async with api_with(settings.model_copy(update={"quota_tickets_per_hour": 0})) as client:
+        yield client
+
+
 @with_worker
 async def test_loads_stay_exact_after_200_concurrent_creations_and_random_reassignments(
-    api: httpx.AsyncClient,
+    unlimited_api: httpx.AsyncClient,
     people: People,
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
+    api = unlimited_api
     department_id = await people.department(f"Load {uuid4().hex[:6]}")
     requester = await people.make(Role.USER)
     agents = [await people.make(Role.AGENT, department_id=department_id) for _ in range(4)]

@@ -31,8 +31,8 @@ async def test_compliance_counts_met_and_breached_clocks(
         },
     )
     assert policy.status_code == 201, policy.text
-    answered = await open_ticket(api, desk, priority="P2")
-    await open_ticket(api, desk, priority="P2")  # nobody answers this one
+    answered = await open_ticket(api, desk, urgency="high", impact="high")  # P2
+    await open_ticket(api, desk, urgency="high", impact="high")  # P2; nobody answers it
     reply = await api.post(
         f"{V1}/tickets/{answered['number']}/comment",
         json={"body": "On it"},

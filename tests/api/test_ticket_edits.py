@@ -166,7 +166,7 @@ async def test_a_new_category_brings_the_policy_that_matches_it(
 
     network = await policy(0, category=["network"])
     general = await policy(1)
-    ticket = await open_ticket(api, desk, priority="P2")
+    ticket = await open_ticket(api, desk, urgency="high", impact="high")  # P2
     assert ticket["sla"]["policy"] == general
     edited = await api.put(
         f"{V1}/tickets/{ticket['number']}", json={"category": "network"}, headers=desk.agent.auth

@@ -121,7 +121,7 @@ async def test_sla_of_a_new_ticket_follows_the_matching_policy(
         },
     )
     assert policy.status_code == 201, policy.text
-    ticket = await open_ticket(api, desk, priority="P2")
+    ticket = await open_ticket(api, desk, urgency="high", impact="high")  # P2
     assert ticket["sla"]["policy"] == policy.json()["name"]
     assert ticket["sla"]["first_response"]["state"] == "ok"
     live = await api.get(f"{V1}/tickets/{ticket['number']}/sla", headers=desk.requester.auth)
@@ -154,7 +154,7 @@ async def test_a_policy_on_a_business_calendar_sets_business_deadlines(
         },
     )
     assert policy.status_code == 201, policy.text
-    ticket = await open_ticket(api, desk, priority="P2")
+    ticket = await open_ticket(api, desk, urgency="high", impact="high")  # P2
     terms = CalendarTerms.model_validate({"timezone": "Europe/Madrid", "hours": hours})
     opened = datetime.fromisoformat(ticket["created_at"])
     due = BusinessHours(terms).add_business_time(opened, timedelta(hours=2))
@@ -272,7 +272,7 @@ async def test_requesters_cannot_assign_or_reprioritise(api: httpx.AsyncClient, 
 
 
 async def test_close_then_reopen_and_priority_change(api: httpx.AsyncClient, desk: Desk) -> None:
-    ticket = await open_ticket(api, desk, priority="P3")
+    ticket = await open_ticket(api, desk)  # P3
     number = ticket["number"]
     raised = await api.patch(
         f"{V1}/tickets/{number}/priority", json={"priority": "P1"}, headers=desk.agent.auth
@@ -436,7 +436,7 @@ async def test_a_policy_cannot_name_an_unknown_calendar(api: httpx.AsyncClient, 
 async def test_a_new_rule_reaches_tickets_already_open(
     api: httpx.AsyncClient, desk: Desk, worker: Worker
 ) -> None:
-    ticket = await open_ticket(api, desk, priority="P3")
+    ticket = await open_ticket(api, desk)  # P3
     tag = f"vip-{uuid4().hex[:6]}"
     rule = await api.post(
         f"{V1}/automation/rules",
@@ -511,7 +511,7 @@ async def test_an_edited_policy_retargets_open_tickets_at_once(
     api: httpx.AsyncClient, desk: Desk, worker: Worker
 ) -> None:
     policy_id = await department_policy(api, desk, first_response_h=8)
-    ticket = await open_ticket(api, desk, priority="P2")
+    ticket = await open_ticket(api, desk, urgency="high", impact="high")  # P2
     opened = datetime.fromisoformat(ticket["created_at"])
     await edit_first_response(api, desk, policy_id, first_response_h=1)
 
@@ -526,7 +526,7 @@ async def test_quick_edits_leave_open_tickets_on_the_last_one(
     api: httpx.AsyncClient, desk: Desk, worker: Worker, settings: Settings
 ) -> None:
     policy_id = await department_policy(api, desk, first_response_h=8)
-    ticket = await open_ticket(api, desk, priority="P2")
+    ticket = await open_ticket(api, desk, urgency="high", impact="high")  # P2
     opened = datetime.fromisoformat(ticket["created_at"])
     # One after another, faster than a batch signal reaches every open ticket: the server
     # runs one batch at a time, and a broadcast it refuses meanwhile must not be lost.

