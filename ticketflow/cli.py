@@ -124,6 +124,9 @@ def _add_admin(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     reset = actions.add_parser("reset-password", help="a new password; its sessions end")
     reset.add_argument("--email", required=True)
+    reset.add_argument(
+        "--reset-mfa", action="store_true", help="also turn its two-factor authentication off"
+    )
     for action in (create, reset):
         action.add_argument(
             "--password-stdin",
@@ -313,7 +316,9 @@ async def _admin(args: argparse.Namespace, settings: Settings) -> int:
                     promote=args.promote,
                 )
             else:
-                account = await admins.reset_password(session, args.email, password=password)
+                account = await admins.reset_password(
+                    session, args.email, password=password, reset_mfa=args.reset_mfa
+                )
             await session.commit()
     except admins.AdminError as err:
         raise ConfigError(str(err)) from err

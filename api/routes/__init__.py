@@ -6,6 +6,7 @@ from api.routes import (
     auth,
     deliveries,
     departments,
+    mfa,
     notifications,
     ops,
     sla,
@@ -17,7 +18,7 @@ from api.routes import (
 api_router = APIRouter()
 # Each router carries the full prefix itself, so a request's route template (the metrics
 # label) is the whole path.
-for module in (auth, users, departments, tickets, deliveries, sla, notifications, surveys):
+for module in (auth, mfa, users, departments, tickets, deliveries, sla, notifications, surveys):
     api_router.include_router(module.router)
 
 ops_router = ops.router

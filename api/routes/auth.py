@@ -1,11 +1,15 @@
-"""`/auth`: registration, login (JSON or the OAuth2 password form), tokens, password reset."""
+"""`/auth`: registration, login (JSON or the OAuth2 password form), tokens, password reset.
+
+Logging in is throttled per account and address (`api.login_throttle`) besides the limits
+per address; an account with a second factor gets a challenge, answered at `/auth/mfa/verify`.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
@@ -13,12 +17,15 @@ from starlette.datastructures import UploadFile
 from api import ratelimit
 from api.codec_cookie import clear_codec_cookie, set_codec_cookie
 from api.deps import CurrentUser, RateLimiterDep, SessionDep, SettingsDep, SignedInUser
+from api.errors import ApiError, UnauthorizedError
+from api.login_throttle import LoginThrottle
 from api.paths import API_PREFIX
 from api.schemas.auth import (
     ChangePasswordRequest,
     ForgotPasswordRequest,
     LoginRequest,
     LogoutRequest,
+    MfaChallenge,
     RefreshRequest,
     RegisterRequest,
     ResetPasswordRequest,
@@ -56,6 +63,14 @@ _LOGIN_BODY = {
 }
 
 
+async def get_login_throttle(request: Request) -> LoginThrottle:
+    throttle: LoginThrottle = request.app.state.login_throttle
+    return throttle
+
+
+LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
+
+
 @router.post(
     "/register",
     status_code=status.HTTP_201_CREATED,
@@ -69,17 +84,19 @@ async def register(
     settings: SettingsDep,
     limiter: RateLimiterDep,
 ) -> TokenPair:
-    await limiter.check(ratelimit.REGISTER, "register", request, body.email)
+    await limiter.check(ratelimit.REGISTER, "register", request)
     pair = await service.register(session, settings, body)
     await session.commit()
     return pair
 
 
-async def _login_body(request: Request) -> LoginRequest:
-    """The credentials, from a JSON body or the OAuth2 password form Swagger's Authorize sends."""
+async def _login_body(request: Request) -> tuple[LoginRequest, bool]:
+    """The credentials, from a JSON body or the OAuth2 password form Swagger's Authorize
+    sends; and whether they came as that form."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     data: Any
-    if content_type in _FORM_TYPES:
+    as_form = content_type in _FORM_TYPES
+    if as_form:
         form = await request.form()
         email = form.get("username") or form.get("email")
         password = form.get("password")
@@ -95,11 +112,18 @@ async def _login_body(request: Request) -> LoginRequest:
                 [{"type": "json_invalid", "loc": ("body",), "msg": "JSON decode error"}]
             ) from error
     try:
-        return LoginRequest.model_validate(data)
+        return LoginRequest.model_validate(data), as_form
     except ValidationError as error:
         raise RequestValidationError(
             [{**e, "loc": ("body", *e["loc"])} for e in error.errors()]
         ) from error
+
+
+_MFA_BY_FORM = (
+    "this account uses two-factor authentication, which the Authorize form cannot ask for: "
+    "POST /api/v1/auth/login with JSON {email, password}, then POST /api/v1/auth/mfa/verify "
+    "{challenge, code}, and paste its access_token into Authorize (AccessToken)"
+)
 
 
 @router.post(
@@ -114,14 +138,36 @@ async def login(
     session: SessionDep,
     settings: SettingsDep,
     limiter: RateLimiterDep,
-) -> TokenPair:
-    """Staff also get the codec cookie, with which the Temporal Web UI decodes ticket data."""
-    body = await _login_body(request)
-    await limiter.check(ratelimit.LOGIN, "login", request, body.email)
-    pair = await service.login(session, settings, body.email, body.password.get_secret_value())
+    throttle: LoginThrottleDep,
+) -> TokenPair | MfaChallenge:
+    """A token pair, or for an account with two-factor authentication a challenge to send
+    with a code to `/auth/mfa/verify`. Staff also get the codec cookie, with which the
+    Temporal Web UI decodes ticket data."""
+    body, as_form = await _login_body(request)
+    address = ratelimit.client_address(request)
+    await limiter.check(ratelimit.LOGIN, "login", request)
+    await throttle.gate(body.email, address)
+    try:
+        answer = await service.login(
+            session, settings, body.email, body.password.get_secret_value()
+        )
+    except UnauthorizedError:
+        await throttle.failed(body.email, address)
+        raise
+    await throttle.succeeded(body.email, address)
+    if isinstance(answer, MfaChallenge):
+        if as_form:
+            extra = {"challenge": answer.challenge, "error": "mfa_required"}
+            raise ApiError(
+                401,
+                _MFA_BY_FORM,
+                code="mfa_required",
+                extra=extra | {"error_description": _MFA_BY_FORM},
+            )
+        return answer
     await session.commit()
-    set_codec_cookie(response, settings, pair)
-    return pair
+    set_codec_cookie(response, settings, answer)
+    return answer
 
 
 @router.post("/refresh-token", summary="Trade a refresh token for a new pair [Public]")
@@ -199,14 +245,22 @@ async def forgot_password(
     settings: SettingsDep,
     limiter: RateLimiterDep,
 ) -> Message:
+    await limiter.check(ratelimit.FORGOT_PASSWORD_PER_ADDRESS, "forgot-password", request)
     await limiter.check(ratelimit.FORGOT_PASSWORD, "forgot-password", request, body.email)
     await service.forgot_password(session, settings, body.email)
     await session.commit()
     return Message(detail="if this account exists, a reset link is on its way")
 
 
-@router.post("/reset-password", summary="Set a new password with a reset link's token [Public]")
-async def reset_password(body: ResetPasswordRequest, session: SessionDep) -> Message:
+@router.post(
+    "/reset-password",
+    summary="Set a new password with a reset link's token [Public]",
+    responses=_RATE_LIMITED,
+)
+async def reset_password(
+    body: ResetPasswordRequest, request: Request, session: SessionDep, limiter: RateLimiterDep
+) -> Message:
+    await limiter.check(ratelimit.RESET_PASSWORD, "reset-password", request)
     await service.reset_password(session, body.token, body.new_password.get_secret_value())
     await session.commit()
     return Message(detail="password changed; log in with the new one")

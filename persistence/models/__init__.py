@@ -1,7 +1,13 @@
 """The tables, as typed declarative models; `Base.metadata` is what migrations target."""
 
 from persistence.models.audit import AuditLog
-from persistence.models.auth import RateLimitCounter, RefreshToken, UserToken
+from persistence.models.auth import (
+    LoginThrottle,
+    MfaRecoveryCode,
+    RateLimitCounter,
+    RefreshToken,
+    UserToken,
+)
 from persistence.models.base import Base, TextEnum, table_of
 from persistence.models.calendars import Calendar
 from persistence.models.content import (
@@ -44,6 +50,8 @@ __all__ = [
     "Department",
     "Integration",
     "KnowledgeBaseArticle",
+    "LoginThrottle",
+    "MfaRecoveryCode",
     "Notification",
     "NotificationChannel",
     "NotificationStatus",

@@ -22,7 +22,8 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from api.app import Resources, create_app
-from api.security import TokenType, hash_password, issue_token
+from api.security import TokenType, decode_token, hash_password
+from api.services.auth import issue_pair
 from domain.enums import Role
 from persistence.db import create_engine
 from persistence.db import session_factory as make_session_factory
@@ -45,6 +46,8 @@ class Person:
     role: Role
     token: str
     department_id: UUID | None = None
+    # The session the token belongs to (a login of its own, as `/auth/login` makes).
+    session_id: UUID | None = None
 
     @property
     def auth(self) -> dict[str, str]:
@@ -52,7 +55,7 @@ class Person:
 
 
 class People:
-    """Makes users straight in the database, with an access token each."""
+    """Makes users straight in the database, each with a session and its access token."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
         self.sessions = sessions
@@ -74,8 +77,9 @@ class People:
                 role=role,
                 department_id=department_id,
             )
-        token = issue_token(self.settings.access_keys, user.id, role, TokenType.ACCESS).token
-        return Person(user.id, email, role, token, department_id)
+            token = (await issue_pair(session, self.settings, user)).access_token
+        claims = decode_token(self.settings.access_keys, token, TokenType.ACCESS)
+        return Person(user.id, email, role, token, department_id, claims.session_id)
 
     async def department(self, name: str = "Dept", **fields: Any) -> UUID:
         async with self.sessions.begin() as session:

@@ -345,7 +345,10 @@ async def test_a_browser_may_send_its_token_as_the_first_message(
 
 
 def _token(person: Person, kind: TokenType, issued: datetime | None = None) -> str:
-    return issue_token(KeyRing.of(JWT_SECRET), person.id, person.role, kind, now=issued).token
+    keys = KeyRing.of(JWT_SECRET)
+    return issue_token(
+        keys, person.id, person.role, kind, now=issued, session_id=person.session_id
+    ).token
 
 
 async def test_bad_tokens_are_closed_with_policy_violation(
