@@ -49,6 +49,7 @@ def user_words(*values: str | None) -> list[str]:
             continue
         lowered = value.strip().lower()
         words.append(lowered)
+        words.extend(lowered.split("@"))
         words.extend(piece for piece in re.split(r"[^\w]+", lowered) if len(piece) >= 3)
     return list(dict.fromkeys(words))
 

@@ -121,21 +121,46 @@ def settings(database_url: str, task_queue: str) -> Settings:
 ApiWith = Callable[[Settings], AbstractAsyncContextManager[httpx.AsyncClient]]
 
 
+def a_client_address() -> str:
+    """A loopback address no other test client uses (127.0.0.0/8 has 16 million)."""
+    n = uuid4().int
+    return f"127.{n % 256}.{(n >> 8) % 256}.{(n >> 16) % 254 + 1}"
+
+
+# A client of an API app on these settings, reached from this peer address.
+ApiAt = Callable[[Settings, str], AbstractAsyncContextManager[httpx.AsyncClient]]
+
+
 @pytest.fixture
-def api_with(
+def api_at(
     engine: AsyncEngine,
     session_factory: async_sessionmaker[AsyncSession],
     dev_env: WorkflowEnvironment,
-) -> ApiWith:
+) -> ApiAt:
     """Opens a client of an API app of its own on these settings, over the test's database
-    and Temporal: another API process, or a deployment configured otherwise."""
+    and Temporal, connecting from `peer` (the address the app sees at the socket's end)."""
 
     @asynccontextmanager
-    async def client_of(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async def client_of(settings: Settings, peer: str) -> AsyncIterator[httpx.AsyncClient]:
         app = create_app(settings, Resources(engine, session_factory, dev_env.client))
-        transport = httpx.ASGITransport(app=app)
+        transport = httpx.ASGITransport(app=app, client=(peer, 40000))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield client
+
+    return client_of
+
+
+@pytest.fixture
+def api_with(api_at: ApiAt) -> ApiWith:
+    """Opens a client of an API app of its own on these settings: another API process, or
+    a deployment configured otherwise.
+
+    Each client comes from an address of its own: the rate limits count per address in the
+    shared database, and one test's attempts must not use up another's.
+    """
+
+    def client_of(settings: Settings) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+        return api_at(settings, a_client_address())
 
     return client_of
 

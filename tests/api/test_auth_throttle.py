@@ -2,41 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from uuid import uuid4
 
-import httpx
-import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from temporalio.testing import WorkflowEnvironment
-
-from api.app import Resources, create_app
-from tests.api.conftest import PASSWORD, People, assert_problem
+from tests.api.conftest import PASSWORD, ApiAt, People, assert_problem
 from tests.api.test_auth import AUTH
 from ticketflow.settings import Settings
 
 PROXY = "10.9.8.7"
 WRONG = "not the password at all"
-
-# A client of an API app (settings) reached from a peer address (the socket's other end).
-ClientAt = Callable[[Settings, str], AbstractAsyncContextManager[httpx.AsyncClient]]
-
-
-@pytest.fixture
-def client_at(
-    engine: AsyncEngine,
-    session_factory: async_sessionmaker[AsyncSession],
-    dev_env: WorkflowEnvironment,
-) -> ClientAt:
-    @asynccontextmanager
-    async def open_client(settings: Settings, peer: str) -> AsyncIterator[httpx.AsyncClient]:
-        app = create_app(settings, Resources(engine, session_factory, dev_env.client))
-        transport = httpx.ASGITransport(app=app, client=(peer, 40000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            yield client
-
-    return open_client
 
 
 def behind_proxy(settings: Settings) -> Settings:
@@ -54,10 +27,10 @@ def a_peer() -> str:
 
 
 async def test_a_password_spray_from_one_address_is_stopped(
-    client_at: ClientAt, settings: Settings, people: People
+    api_at: ApiAt, settings: Settings, people: People
 ) -> None:
     victims = [await people.make() for _ in range(50)]
-    async with client_at(settings, a_peer()) as attacker:
+    async with api_at(settings, a_peer()) as attacker:
         answers = [
             await attacker.post(f"{AUTH}/login", json={"email": v.email, "password": WRONG})
             for v in victims
@@ -71,11 +44,11 @@ async def test_a_password_spray_from_one_address_is_stopped(
 
 
 async def test_bad_logins_through_a_proxy_do_not_lock_the_owner_out(
-    client_at: ClientAt, settings: Settings, people: People
+    api_at: ApiAt, settings: Settings, people: People
 ) -> None:
     owner = await people.make()
     attacker, home = a_peer(), a_peer()
-    async with client_at(behind_proxy(settings), PROXY) as api:
+    async with api_at(behind_proxy(settings), PROXY) as api:
         for _ in range(10):
             await api.post(
                 f"{AUTH}/login",

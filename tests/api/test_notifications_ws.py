@@ -402,3 +402,17 @@ async def test_a_socket_closes_when_its_token_expires_unless_renewed(
     async with socket(live_api, query=f"?token={almost_expired()}") as ws:
         await ready(ws, person)
         assert await closed_with(ws) == (1008, "access token expired")
+
+
+async def test_an_open_socket_closes_soon_after_its_session_ends(
+    live_api: LiveApi, people: People, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(notifications_routes, "SESSION_CHECK_S", 0.3)
+    person, bystander = await people.make(), await people.make()
+    async with socket(live_api, person.auth) as ended, socket(live_api, bystander.auth) as other:
+        await ready(ended, person)
+        await ready(other, bystander)
+        out = await live_api.http.post("/api/v1/auth/logout", headers=person.auth)
+        assert out.status_code == 204
+        assert await closed_with(ended) == (1008, "this session has ended; log in again")
+        assert await ping(other) == {"type": "pong"}
