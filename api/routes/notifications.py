@@ -16,7 +16,7 @@ from pydantic_core import to_jsonable_python
 
 from api.app_state import live_of, resources_of
 from api.deps import CurrentUser, SessionDep, get_current_user, get_signed_in_user
-from api.errors import UnauthorizedError
+from api.errors import ApiError, UnauthorizedError
 from api.paths import API_PREFIX
 from api.schemas.common import DEFAULT_LIMIT, PROBLEM_RESPONSES, Limit, Page
 from api.schemas.notifications import NotificationOut
@@ -146,7 +146,10 @@ async def _authenticate(websocket: WebSocket, token: str) -> _Caller:
         raise UnauthorizedError("invalid or expired access token") from exc
     async with resources_of(websocket).session_factory() as session:
         user = await get_signed_in_user(session, settings, token)
-        user = await get_current_user(user, settings)
+        try:
+            user = await get_current_user(user, settings)
+        except ApiError as refused:  # a password to change, a second factor to set up
+            raise UnauthorizedError(refused.detail) from refused
     return _Caller(user.id, claims.expires_at, token)
 
 

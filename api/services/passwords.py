@@ -9,11 +9,13 @@ Every place that sets a password calls `check_password_strength`: registration, 
 it, an admin creating a user, `ticketflow admin create/reset-password`, and resetting it
 with an e-mailed link (`api.services.auth.reset_password`).
 
-zxcvbn's cost grows quickly with length (a long run of l33t characters takes seconds), so a
-long password is scored in windows of `WINDOW` characters, stopping at the first window
-strong enough: a password holding a strong part is at least that strong. And zxcvbn keeps
-the user's words in a module-level dictionary while it scores, so one scoring runs at a
-time, in a thread, off the event loop.
+zxcvbn's cost grows with length and, above all, with the kinds of l33t characters a
+password holds: it tries every reading of them (`4` as `a`, `1` as `i` or `l`, …) against
+every dictionary, and 32 characters of assorted symbols take it a second or more. So a long
+password is scored in windows of `WINDOW` characters, stopping at the first window strong
+enough (a password holding a strong part is at least that strong), and a window holding
+more readings than `MAX_L33T_READINGS` is read with the common substitutions only. One
+scoring runs at a time per process, in a thread: a burst of registrations takes one core.
 """
 
 from __future__ import annotations
@@ -23,14 +25,31 @@ import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from zxcvbn import zxcvbn
+from zxcvbn import feedback as zxcvbn_feedback
+from zxcvbn import matching, scoring, time_estimates
 
 from domain.errors import InvalidInput
+
+if TYPE_CHECKING:  # a type of the stubs only
+    from zxcvbn.matching import _Match
 
 MIN_SCORE = 3
 WINDOW = 48
 _STEP = WINDOW - 8  # windows overlap, so a strong stretch across a boundary still counts
+MAX_L33T_READINGS = 32
+# The substitutions people actually make, for windows with too many kinds of l33t characters.
+_COMMON_L33T = {"a": ["4", "@"], "e": ["3"], "i": ["1", "!"], "o": ["0"], "s": ["$", "5"]}
+_MATCHERS = (
+    matching.dictionary_match,
+    matching.reverse_dictionary_match,
+    matching.spatial_match,
+    matching.repeat_match,
+    matching.sequence_match,
+    matching.regex_match,
+    matching.date_match,
+)
 _scoring = threading.Lock()
 
 
@@ -73,13 +92,37 @@ class _Verdict:
         return said or "Add another word or two. Uncommon words are better."
 
 
+def _matches(window: str, dictionaries: dict[str, dict[str, int]]) -> list[_Match]:
+    """zxcvbn's `omnimatch`, with the l33t readings bounded."""
+    table = matching.L33T_TABLE
+    readings = matching.enumerate_l33t_subs(matching.relevant_l33t_subtable(window, table))
+    if len(readings) > MAX_L33T_READINGS:
+        table = _COMMON_L33T
+    found = matching.l33t_match(window, dictionaries, _l33t_table=table)
+    for matcher in _MATCHERS:
+        found.extend(matcher(window, _ranked_dictionaries=dictionaries))
+    return sorted(found, key=lambda match: (match["i"], match["j"]))
+
+
+def _window_verdict(window: str, dictionaries: dict[str, dict[str, int]]) -> _Verdict:
+    """What `zxcvbn.zxcvbn` says of `window`, with these dictionaries (its user inputs)."""
+    result = scoring.most_guessable_match_sequence(window, _matches(window, dictionaries))
+    score = time_estimates.estimate_attack_times(result["guesses"])["score"]
+    feedback = zxcvbn_feedback.get_feedback(score, result["sequence"])
+    return _Verdict(score, [feedback["warning"], *feedback["suggestions"]])
+
+
 def _score(password: str, user_inputs: list[str]) -> _Verdict:
+    # Our own copy of the dictionaries with the user's words (zxcvbn's own function would
+    # write them into its module-level dictionaries).
+    dictionaries = {
+        **matching.RANKED_DICTIONARIES,
+        "user_inputs": matching.build_ranked_dict(word.lower() for word in user_inputs),
+    }
     with _scoring:
         best: _Verdict | None = None
         for window in _windows(password):
-            result = zxcvbn(window, user_inputs=user_inputs, max_length=WINDOW)
-            feedback = result["feedback"]
-            verdict = _Verdict(result["score"], [feedback["warning"], *feedback["suggestions"]])
+            verdict = _window_verdict(window, dictionaries)
             if best is None or verdict.score > best.score:
                 best = verdict
             if best.score >= MIN_SCORE:

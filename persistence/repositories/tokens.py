@@ -71,16 +71,6 @@ async def rotate_refresh(
     )
 
 
-async def revoke_refresh(session: AsyncSession, jti: UUID) -> bool:
-    statement = (
-        update(RefreshToken)
-        .where(RefreshToken.id == jti, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=func.now())
-        .returning(RefreshToken.id)
-    )
-    return await session.scalar(statement) is not None
-
-
 async def revoke_session(session: AsyncSession, user_id: UUID, session_id: UUID) -> int:
     """End one session of a user: its live refresh tokens, and so its access tokens."""
     statement = (

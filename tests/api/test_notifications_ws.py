@@ -416,3 +416,17 @@ async def test_an_open_socket_closes_soon_after_its_session_ends(
         assert out.status_code == 204
         assert await closed_with(ended) == (1008, "this session has ended; log in again")
         assert await ping(other) == {"type": "pong"}
+
+
+async def test_an_account_that_may_not_act_yet_is_closed_with_the_reason(
+    live_api: LiveApi, people: People, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    person = await people.make(Role.AGENT)
+    async with session_factory.begin() as session:
+        await session.execute(
+            update(User).where(User.id == person.id).values(password_change_required=True)
+        )
+    async with socket(live_api, person.auth) as ws:
+        code, reason = await closed_with(ws)
+    assert code == 1008
+    assert reason is not None and "new password" in reason

@@ -126,3 +126,21 @@ def _later():  # type: ignore[no-untyped-def]
     from datetime import UTC, datetime, timedelta
 
     return datetime.now(UTC) + timedelta(days=1)
+
+
+async def test_a_reset_can_turn_a_lost_second_factor_off(
+    session_factory: Sessions, people: People
+) -> None:
+    admin = await people.make(Role.ADMIN)
+    async with session_factory.begin() as session:
+        await users_repo.set_mfa_secret(session, admin.id, "sealed secret")
+        await users_repo.enable_mfa(session, admin.id)
+    async with session_factory.begin() as session:
+        await reset_password(session, admin.email, password="chosen by ops")
+        kept = await users_repo.get(session, admin.id)
+        assert kept is not None and kept.mfa_enabled_at is not None
+    async with session_factory.begin() as session:
+        await reset_password(session, admin.email, password="chosen by ops", reset_mfa=True)
+        cleared = await users_repo.get(session, admin.id)
+        assert cleared is not None
+        assert (cleared.mfa_enabled_at, cleared.mfa_secret) == (None, None)
