@@ -157,12 +157,17 @@ async def login(
     await throttle.succeeded(body.email, address)
     if isinstance(answer, MfaChallenge):
         if as_form:
-            extra = {"challenge": answer.challenge, "error": "mfa_required"}
+            # `error` and `error_description` are what Swagger's Authorize dialog shows.
             raise ApiError(
                 401,
                 _MFA_BY_FORM,
                 code="mfa_required",
-                extra=extra | {"error_description": _MFA_BY_FORM},
+                headers={"WWW-Authenticate": "Bearer"},
+                extra={
+                    "challenge": answer.challenge,
+                    "error": "mfa_required",
+                    "error_description": _MFA_BY_FORM,
+                },
             )
         return answer
     await session.commit()
