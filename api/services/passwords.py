@@ -5,9 +5,10 @@ names, keyboard patterns, dates, and the user's own e-mail and name). A password
 score at least `MIN_SCORE` of 0..4; 3 means "safely unguessable" against an online attack
 and a slowed offline one, which an argon2 hash is.
 
-Every place that sets a password calls `check_password_strength`: registration, changing
-it, an admin creating a user, `ticketflow admin create/reset-password`, and resetting it
-with an e-mailed link (`api.services.auth.reset_password`).
+Every place that sets a password must call `check_password_strength` with the account's
+e-mail and name (`user_words`): registration, changing it, an admin creating a user and
+`ticketflow admin create/reset-password` do; resetting it with an e-mailed link
+(`api.services.auth.reset_password`) must as well.
 
 zxcvbn's cost grows with length and, above all, with the kinds of l33t characters a
 password holds: it tries every reading of them (`4` as `a`, `1` as `i` or `l`, …) against
