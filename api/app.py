@@ -13,10 +13,13 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp
 from temporalio.client import Client
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api.api_cors import ApiCorsMiddleware, api_origins
 from api.cors import PathCorsMiddleware, parse_origins
 from api.errors import PROBLEM_JSON, install_error_handlers
+from api.hashing_gate import password_hashing
+from api.login_throttle import LoginThrottle
 from api.middleware import BodyLimitMiddleware, Metrics, MetricsMiddleware
 from api.paths import API_PREFIX, CODEC_PREFIX
 from api.quotas import RequesterQuotas
@@ -113,6 +116,7 @@ def create_app(settings: Settings, resources: Resources | None = None) -> FastAP
         app.state.resources = built
         app.state.rate_limiter = RateLimiter(built.session_factory)
         app.state.quotas = RequesterQuotas(built.session_factory, settings)
+        app.state.login_throttle = LoginThrottle(built.session_factory)
         try:
             async with _live_notifications(app, built):
                 yield
@@ -141,6 +145,8 @@ def create_app(settings: Settings, resources: Resources | None = None) -> FastAP
     app.state.live = None
     app.state.rate_limiter = RateLimiter(resources.session_factory) if resources else None
     app.state.quotas = RequesterQuotas(resources.session_factory, settings) if resources else None
+    app.state.login_throttle = LoginThrottle(resources.session_factory) if resources else None
+    password_hashing.configure(settings.password_hash_concurrency)
     app.state.metrics = Metrics()
     app.state.files = build_file_store(settings)
     install_error_handlers(app)
@@ -175,4 +181,8 @@ def create_app(settings: Settings, resources: Resources | None = None) -> FastAP
         ApiCorsMiddleware, origins=api_origins(settings.cors_origins), skip=CODEC_PREFIX
     )
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics, router=app.router)
+    if settings.trusted_proxy_list:
+        # Outermost: everything inside sees the client behind a trusted proxy. Nothing else
+        # reads X-Forwarded-For (`ticketflow api` turns uvicorn's own reading off).
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
     return app

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from fastapi.security import OAuth2PasswordBearer
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
@@ -20,12 +20,19 @@ from api.services.broadcast import Broadcaster
 from api.services.file_store import FileStore
 from domain.enums import Role, UserStatus
 from persistence.models import User
-from persistence.repositories import users as users_repo
+from persistence.repositories import tokens as tokens_repo
 from ticketflow.settings import Settings
 
 oauth2_scheme = OAuth2PasswordBearer(
     tokenUrl=f"{API_PREFIX}/auth/login",
     description="Log in with your e-mail as the username.",
+    auto_error=False,
+)
+# The same header, for a token got otherwise: accounts with two-factor authentication log
+# in through `/auth/login` and `/auth/mfa/verify`, and paste the access token here.
+bearer_scheme = HTTPBearer(
+    scheme_name="AccessToken",
+    description="An access token (two-factor accounts: from POST /api/v1/auth/mfa/verify).",
     auto_error=False,
 )
 
@@ -74,20 +81,34 @@ BroadcasterDep = Annotated[Broadcaster, Depends(get_broadcaster)]
 RateLimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 FilesDep = Annotated[FileStore, Depends(get_files)]
-TokenDep = Annotated[str | None, Depends(oauth2_scheme)]
+
+
+async def get_token(
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+    _: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> str | None:
+    """The Bearer token of the request (documented as both schemes, read once)."""
+    return token
+
+
+TokenDep = Annotated[str | None, Depends(get_token)]
 
 
 async def get_signed_in_user(session: SessionDep, settings: SettingsDep, token: TokenDep) -> User:
-    """The caller, from a valid access token of an active account, whatever its password."""
+    """The caller, from a valid access token of a live session of an active account,
+    whatever its password. Logging out, a new password, an admin's change end sessions,
+    and with them their access tokens, at once: the one read loads the user and checks it."""
     if not token:
         raise UnauthorizedError()
     try:
         claims = decode_token(settings.access_keys, token, TokenType.ACCESS)
     except InvalidTokenError as exc:
         raise UnauthorizedError("invalid or expired access token") from exc
-    user = await users_repo.get(session, claims.subject)
-    if user is None or user.deleted_at is not None:
-        raise UnauthorizedError("this account no longer exists")
+    if claims.session_id is None:
+        raise UnauthorizedError("this access token names no session; log in again")
+    user = await tokens_repo.live_session_user(session, claims.subject, claims.session_id)
+    if user is None:
+        raise UnauthorizedError("this session has ended; log in again")
     if user.status is UserStatus.INACTIVE:
         raise UnauthorizedError("this account is disabled")
     return user
@@ -96,13 +117,21 @@ async def get_signed_in_user(session: SessionDep, settings: SettingsDep, token: 
 SignedInUser = Annotated[User, Depends(get_signed_in_user)]
 
 
-async def get_current_user(user: SignedInUser) -> User:
-    """The caller, who may act: not holding a handed-out password they must change first."""
+async def get_current_user(user: SignedInUser, settings: SettingsDep) -> User:
+    """The caller, who may act: not holding a handed-out password they must change first,
+    nor lacking the second factor their role must use (TICKETFLOW_MFA_REQUIRED_ROLES)."""
     if user.password_change_required:
         raise ApiError(
             403,
             "this account must choose a new password first (PUT /api/v1/auth/change-password)",
             code="password_change_required",
+        )
+    if user.mfa_enabled_at is None and user.role in settings.mfa_roles:
+        raise ApiError(
+            403,
+            f"{user.role.value}s must use two-factor authentication: set it up first "
+            "(POST /api/v1/auth/mfa/setup, then POST /api/v1/auth/mfa/enable)",
+            code="mfa_required",
         )
     return user
 
@@ -120,7 +149,7 @@ async def get_optional_user(
     """
     if not token:
         return None
-    return await get_current_user(await get_signed_in_user(session, settings, token))
+    return await get_current_user(await get_signed_in_user(session, settings, token), settings)
 
 
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]

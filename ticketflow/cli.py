@@ -15,6 +15,8 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from pydantic import ValidationError
+
 from domain.enums import Locale
 from security.payload_codec import SETTING as PAYLOAD_KEYS_SETTING
 from security.payload_codec import PayloadKeyError, PayloadKeys, new_key_line
@@ -126,6 +128,9 @@ def _add_admin(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     reset = actions.add_parser("reset-password", help="a new password; its sessions end")
     reset.add_argument("--email", required=True)
+    reset.add_argument(
+        "--reset-mfa", action="store_true", help="also turn its two-factor authentication off"
+    )
     for action in (create, reset):
         action.add_argument(
             "--password-stdin",
@@ -175,7 +180,14 @@ def run(argv: Sequence[str] | None = None) -> int:
         args.command
     ]
     try:
-        return asyncio.run(command(args, get_settings()))
+        settings = get_settings()
+    except ValidationError as err:
+        # Each bad setting and why, never its value (it may be a secret).
+        said = "; ".join(str(e["msg"]) for e in err.errors())
+        print(f"ticketflow {args.command}: invalid settings: {said}", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        return asyncio.run(command(args, settings))
     except (ConfigError, PayloadKeyError, TemporalConfigError) as err:
         print(f"ticketflow {args.command}: {err}", file=sys.stderr)
         return EXIT_CONFIG
@@ -208,6 +220,9 @@ async def _api(args: argparse.Namespace, settings: Settings) -> int:
     problems += _key_problems(settings, dev=args.dev)
     if not settings.database_url:
         problems.append(_NO_DATABASE_URL)
+    if settings.mfa_roles and not settings.secrets_key:
+        # Those roles could only enrol, and enrolling needs the key: nobody could act.
+        problems.append("TICKETFLOW_MFA_REQUIRED_ROLES needs TICKETFLOW_SECRETS_KEY")
     _refuse_if(problems, dev_helps=not args.dev)
     try:
         parse_origins(settings.codec_cors_origins)
@@ -319,7 +334,9 @@ async def _admin(args: argparse.Namespace, settings: Settings) -> int:
                     promote=args.promote,
                 )
             else:
-                account = await admins.reset_password(session, args.email, password=password)
+                account = await admins.reset_password(
+                    session, args.email, password=password, reset_mfa=args.reset_mfa
+                )
             await session.commit()
     except admins.AdminError as err:
         raise ConfigError(str(err)) from err

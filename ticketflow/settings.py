@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -9,7 +10,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from domain.enums import Locale
+from domain.enums import Locale, Role
 from domain.outbound_addresses import AllowList
 from security.signing import KeyRing, split_secrets, weakness
 
@@ -109,6 +110,16 @@ class Settings(BaseSettings):
     # The language the team's channel reads (`es` or `en`).
     slack_channel_locale: Locale = Locale.EN
 
+    # Sign-in hardening (docs/security-auth.md). Proxies (comma-separated addresses or CIDRs)
+    # whose X-Forwarded-For is believed: only then do limits see the client behind them.
+    trusted_proxies: str = Field("", alias="TICKETFLOW_TRUSTED_PROXIES")
+    # Roles (comma-separated: admin, agent) that may do nothing but enrol until they use MFA.
+    mfa_required_roles: str = Field("", alias="TICKETFLOW_MFA_REQUIRED_ROLES")
+    # How many argon2 hashes (64 MiB each) one API process runs at once; the rest queue.
+    password_hash_concurrency: int = Field(
+        2, alias="TICKETFLOW_PASSWORD_HASH_CONCURRENCY", ge=1, le=64
+    )
+
     # `ticketflow worker` answers `GET /health` on 127.0.0.1 at this port while its Temporal
     # worker runs, for a container's health check. Unset or empty: no endpoint.
     worker_health_port: int | None = Field(None, alias=WORKER_HEALTH_PORT_VARIABLE, ge=1, le=65535)
@@ -128,6 +139,39 @@ class Settings(BaseSettings):
     def _allow_list(cls, value: str) -> str:
         AllowList.parse(value)  # a typo refuses to start rather than allowing nothing
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_networks(cls, value: str) -> str:
+        for item in _items(value):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError as exc:
+                raise ValueError(
+                    f"TICKETFLOW_TRUSTED_PROXIES: {item!r} is not an IP address or CIDR"
+                ) from exc
+        return value
+
+    @field_validator("mfa_required_roles")
+    @classmethod
+    def _mfa_roles_are_staff(cls, value: str) -> str:
+        staff = {Role.ADMIN.value, Role.AGENT.value}
+        for item in _items(value):
+            if item.lower() not in staff:
+                raise ValueError(
+                    f"TICKETFLOW_MFA_REQUIRED_ROLES: {item!r} is not a staff role (admin, agent)"
+                )
+        return value
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        """The trusted proxies' addresses and networks, as uvicorn's middleware takes them."""
+        return _items(self.trusted_proxies)
+
+    @property
+    def mfa_roles(self) -> frozenset[Role]:
+        """The roles that must use a second factor."""
+        return frozenset(Role(item.lower()) for item in _items(self.mfa_required_roles))
 
     @property
     def access_keys(self) -> KeyRing:
@@ -160,6 +204,10 @@ class Settings(BaseSettings):
         if access and links and jwt_secret == link_secret:
             problems.append("JWT_SECRET and TICKETFLOW_LINK_SECRET must differ")
         return problems
+
+
+def _items(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 def _ring(current: SecretStr, previous: SecretStr | None) -> KeyRing:

@@ -8,6 +8,7 @@ from api.routes import (
     deliveries,
     departments,
     held_emails,
+    mfa,
     notifications,
     ops,
     sla,
@@ -21,6 +22,7 @@ api_router = APIRouter()
 # label) is the whole path.
 for module in (
     auth,
+    mfa,
     accounts,
     users,
     departments,

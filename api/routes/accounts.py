@@ -58,7 +58,8 @@ async def register(
 ) -> TokenPair:
     """The address stays unverified until the link is used; mail from it does not reach
     this account before that."""
-    await limiter.check(ratelimit.REGISTER, "register", request, body.email)
+    # Per address, whatever the e-mail: a spray across many addresses counts as one client.
+    await limiter.check(ratelimit.REGISTER, "register", request)
     pair, verification = await service.register(session, settings, body)
     await session.commit()
     # The account exists either way; a link that could not go is asked for again (resend).
@@ -124,6 +125,7 @@ async def forgot_password(
 ) -> Message:
     """The same answer, as fast, for every address: the account is looked up, and the link
     made and sent, after the answer has gone."""
+    await limiter.check(ratelimit.FORGOT_PASSWORD_PER_ADDRESS, "forgot-password", request)
     await limiter.check(ratelimit.FORGOT_PASSWORD, "forgot-password", request, body.email)
     resources = resources_of(request)
     background.add_task(
@@ -136,8 +138,15 @@ async def forgot_password(
     return Message(detail="if this account exists, a reset link is on its way")
 
 
-@router.post("/reset-password", summary="Set a new password with a reset link's token [Public]")
-async def reset_password(body: ResetPasswordRequest, session: SessionDep) -> Message:
+@router.post(
+    "/reset-password",
+    summary="Set a new password with a reset link's token [Public]",
+    responses=_RATE_LIMITED,
+)
+async def reset_password(
+    body: ResetPasswordRequest, request: Request, session: SessionDep, limiter: RateLimiterDep
+) -> Message:
+    await limiter.check(ratelimit.RESET_PASSWORD, "reset-password", request)
     await service.reset_password(session, body.token, body.new_password.get_secret_value())
     await session.commit()
     return Message(detail="password changed; log in with the new one")
@@ -146,10 +155,14 @@ async def reset_password(body: ResetPasswordRequest, session: SessionDep) -> Mes
 @router.post(
     "/accept-invitation",
     summary="Choose the first password of an account an e-mail or text made [Public]",
+    responses=_RATE_LIMITED,
 )
-async def accept_invitation(body: AcceptInvitationRequest, session: SessionDep) -> Message:
+async def accept_invitation(
+    body: AcceptInvitationRequest, request: Request, session: SessionDep, limiter: RateLimiterDep
+) -> Message:
     """The invitation's link proves the address it went to (e-mail, or phone for an account
     a text made)."""
+    await limiter.check(ratelimit.RESET_PASSWORD, "accept-invitation", request)
     await service.accept_invitation(session, body.token, body.password.get_secret_value())
     await session.commit()
     return Message(detail="password set; log in with it")

@@ -1,14 +1,16 @@
 """`/auth`: login (JSON or the OAuth2 password form), tokens, profile, change of password.
 
+Logging in is throttled per account and address (`api.login_throttle`) besides the limits
+per address; an account with a second factor gets a challenge, answered at `/auth/mfa/verify`.
 Registration, verification, reset and invitations are `routes.accounts`.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
@@ -16,11 +18,14 @@ from starlette.datastructures import UploadFile
 from api import ratelimit
 from api.codec_cookie import clear_codec_cookie, set_codec_cookie
 from api.deps import CurrentUser, RateLimiterDep, SessionDep, SettingsDep, SignedInUser
+from api.errors import ApiError, UnauthorizedError
+from api.login_throttle import LoginThrottle
 from api.paths import API_PREFIX
 from api.schemas.auth import (
     ChangePasswordRequest,
     LoginRequest,
     LogoutRequest,
+    MfaChallenge,
     RefreshRequest,
     TokenPair,
 )
@@ -56,11 +61,21 @@ _LOGIN_BODY = {
 }
 
 
-async def _login_body(request: Request) -> LoginRequest:
-    """The credentials, from a JSON body or the OAuth2 password form Swagger's Authorize sends."""
+async def get_login_throttle(request: Request) -> LoginThrottle:
+    throttle: LoginThrottle = request.app.state.login_throttle
+    return throttle
+
+
+LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
+
+
+async def _login_body(request: Request) -> tuple[LoginRequest, bool]:
+    """The credentials, from a JSON body or the OAuth2 password form Swagger's Authorize
+    sends; and whether they came as that form."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     data: Any
-    if content_type in _FORM_TYPES:
+    as_form = content_type in _FORM_TYPES
+    if as_form:
         form = await request.form()
         email = form.get("username") or form.get("email")
         password = form.get("password")
@@ -76,11 +91,18 @@ async def _login_body(request: Request) -> LoginRequest:
                 [{"type": "json_invalid", "loc": ("body",), "msg": "JSON decode error"}]
             ) from error
     try:
-        return LoginRequest.model_validate(data)
+        return LoginRequest.model_validate(data), as_form
     except ValidationError as error:
         raise RequestValidationError(
             [{**e, "loc": ("body", *e["loc"])} for e in error.errors()]
         ) from error
+
+
+_MFA_BY_FORM = (
+    "this account uses two-factor authentication, which the Authorize form cannot ask for: "
+    "POST /api/v1/auth/login with JSON {email, password}, then POST /api/v1/auth/mfa/verify "
+    "{challenge, code}, and paste its access_token into Authorize (AccessToken)"
+)
 
 
 @router.post(
@@ -95,14 +117,41 @@ async def login(
     session: SessionDep,
     settings: SettingsDep,
     limiter: RateLimiterDep,
-) -> TokenPair:
-    """Staff also get the codec cookie, with which the Temporal Web UI decodes ticket data."""
-    body = await _login_body(request)
-    await limiter.check(ratelimit.LOGIN, "login", request, body.email)
-    pair = await service.login(session, settings, body.email, body.password.get_secret_value())
+    throttle: LoginThrottleDep,
+) -> TokenPair | MfaChallenge:
+    """A token pair, or for an account with two-factor authentication a challenge to send
+    with a code to `/auth/mfa/verify`. Staff also get the codec cookie, with which the
+    Temporal Web UI decodes ticket data."""
+    body, as_form = await _login_body(request)
+    address = ratelimit.client_address(request)
+    await limiter.check(ratelimit.LOGIN, "login", request)
+    await throttle.gate(body.email, address)
+    try:
+        answer = await service.login(
+            session, settings, body.email, body.password.get_secret_value()
+        )
+    except UnauthorizedError:
+        await throttle.failed(body.email, address)
+        raise
+    await throttle.succeeded(body.email, address)
+    if isinstance(answer, MfaChallenge):
+        if as_form:
+            # `error` and `error_description` are what Swagger's Authorize dialog shows.
+            raise ApiError(
+                401,
+                _MFA_BY_FORM,
+                code="mfa_required",
+                headers={"WWW-Authenticate": "Bearer"},
+                extra={
+                    "challenge": answer.challenge,
+                    "error": "mfa_required",
+                    "error_description": _MFA_BY_FORM,
+                },
+            )
+        return answer
     await session.commit()
-    set_codec_cookie(response, settings, pair)
-    return pair
+    set_codec_cookie(response, settings, answer)
+    return answer
 
 
 @router.post("/refresh-token", summary="Trade a refresh token for a new pair [Public]")

@@ -62,7 +62,7 @@ async def codec_staff(
 ) -> User:
     """An agent or admin, by Bearer token or else by the codec cookie (401/403 otherwise)."""
     token = bearer or request.cookies.get(CODEC_COOKIE)
-    user = await get_current_user(await get_signed_in_user(session, settings, token))
+    user = await get_current_user(await get_signed_in_user(session, settings, token), settings)
     if user.role not in STAFF:
         raise ApiError(403, "only agents and admins may decode ticket data", code="forbidden")
     return user

@@ -16,7 +16,7 @@ from pydantic_core import to_jsonable_python
 
 from api.app_state import live_of, resources_of
 from api.deps import CurrentUser, SessionDep, get_current_user, get_signed_in_user
-from api.errors import UnauthorizedError
+from api.errors import ApiError, UnauthorizedError
 from api.paths import API_PREFIX
 from api.schemas.common import DEFAULT_LIMIT, PROBLEM_RESPONSES, Limit, Page
 from api.schemas.notifications import NotificationOut
@@ -33,6 +33,9 @@ router = APIRouter(
 )
 
 AUTH_TIMEOUT_S = 5.0
+# An open socket re-checks its session this often: logging out (or a new password, or an
+# admin's change) closes it within this time, though its token has not expired.
+SESSION_CHECK_S = 30.0
 
 
 @router.get("", summary="Your notifications, newest first [Auth]")
@@ -108,6 +111,7 @@ async def live_notifications(websocket: WebSocket) -> None:
 class _Caller:
     user_id: UUID
     expires_at: datetime
+    token: str
 
     def describe(self) -> Message:
         return {"user_id": str(self.user_id), "expires_at": to_jsonable_python(self.expires_at)}
@@ -141,8 +145,12 @@ async def _authenticate(websocket: WebSocket, token: str) -> _Caller:
     except InvalidTokenError as exc:
         raise UnauthorizedError("invalid or expired access token") from exc
     async with resources_of(websocket).session_factory() as session:
-        user = await get_current_user(await get_signed_in_user(session, settings, token))
-    return _Caller(user.id, claims.expires_at)
+        user = await get_signed_in_user(session, settings, token)
+        try:
+            user = await get_current_user(user, settings)
+        except ApiError as refused:  # a password to change, a second factor to set up
+            raise UnauthorizedError(refused.detail) from refused
+    return _Caller(user.id, claims.expires_at, token)
 
 
 async def _receive_text(websocket: WebSocket) -> str | None:
@@ -227,11 +235,19 @@ class _Conversation:
         return {"type": "error", "detail": 'send {"type": "ping"} or {"token": "<access token>"}'}
 
     async def _expire(self) -> None:
+        """Close when the token expires, or sooner when its session has ended."""
         while True:
             left = (self.caller.expires_at - datetime.now(UTC)).total_seconds()
             try:
-                await asyncio.wait_for(self._renewed.wait(), max(left, 0))
+                await asyncio.wait_for(self._renewed.wait(), min(max(left, 0), SESSION_CHECK_S))
             except TimeoutError:
-                break
+                if left <= SESSION_CHECK_S:
+                    break
+                try:
+                    await _authenticate(self.websocket, self.caller.token)
+                except UnauthorizedError as ended:
+                    await self.close(status.WS_1008_POLICY_VIOLATION, str(ended))
+                    return
+                continue
             self._renewed.clear()
         await self.close(status.WS_1008_POLICY_VIOLATION, "access token expired")

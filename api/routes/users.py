@@ -64,8 +64,7 @@ async def update_user(
 async def delete_user(user_id: UUID, caller: AdminUser, session: SessionDep) -> Response:
     if user_id == caller.id:
         raise ApiError(409, "you cannot delete your own account", code="conflict")
-    if not await users_repo.soft_delete(session, user_id):
-        raise NotFound("no such user")
+    await service.delete_user(session, user_id)
     await session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -76,9 +75,7 @@ async def change_role(
 ) -> UserOut:
     if user_id == caller.id and body.role is not Role.ADMIN:
         raise ApiError(409, "you cannot take the admin role from yourself", code="conflict")
-    user = await users_repo.update_role(session, user_id, body.role)
-    if user is None:
-        raise NotFound("no such user")
+    user = await service.change_role(session, user_id, body.role)
     await session.commit()
     return UserOut.model_validate(user)
 

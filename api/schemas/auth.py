@@ -71,3 +71,38 @@ class TokenPair(BaseModel):
     token_type: Literal["bearer"] = "bearer"
     expires_in: int = Field(description="seconds until the access token expires")
     user: UserOut
+
+
+MfaCode = Field(
+    min_length=6,
+    max_length=32,
+    description="the 6 digits your authenticator app shows, or one of your recovery codes",
+)
+
+
+class MfaChallenge(BaseModel):
+    """The password was right; the second step is `POST /auth/mfa/verify`."""
+
+    mfa_required: Literal[True] = True
+    challenge: str = Field(description="send it back with a code to POST /auth/mfa/verify")
+    expires_in: int = Field(description="seconds the challenge stays valid")
+
+
+class MfaVerifyRequest(ApiModel):
+    challenge: str = Field(min_length=1, max_length=4096)
+    code: str = MfaCode
+
+
+class MfaCodeRequest(ApiModel):
+    code: str = MfaCode
+
+
+class MfaSetup(BaseModel):
+    secret: str = Field(description="base32, for typing into an authenticator app")
+    otpauth_uri: str = Field(description="the same secret as an otpauth:// URI (a QR code)")
+
+
+class RecoveryCodes(BaseModel):
+    recovery_codes: list[str] = Field(
+        description="shown this once: each signs in once in place of a code from the app"
+    )

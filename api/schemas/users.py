@@ -47,6 +47,8 @@ class UserOut(BaseModel):
     # True while the account holds a password it was handed: it must choose its own
     # (`PUT /auth/change-password`) before anything else is allowed.
     password_change_required: bool = False
+    # Set once the account confirmed a second factor (TOTP); null without one.
+    mfa_enabled_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
 

@@ -12,12 +12,15 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.security import hash_password
+from api.services.passwords import WeakPasswordError, check_password_strength, user_words
 from domain.enums import Locale, Role
 from persistence.models import User
+from persistence.repositories import mfa_codes
 from persistence.repositories import tokens as tokens_repo
 from persistence.repositories import users as users_repo
 
 MIN_PASSWORD_LENGTH = 8  # as the API asks of every password
+MAX_PASSWORD_LENGTH = 128
 DEFAULT_NAME = "Administrator"
 
 
@@ -32,12 +35,19 @@ class AdminAccount:
     generated_password: str | None
 
 
-def _password(given: str | None) -> tuple[str, bool]:
-    """The password to set and whether it was generated."""
+async def _password(given: str | None, email: str, name: str) -> tuple[str, bool]:
+    """The password to set and whether it was generated; one given must be as good as the
+    API asks of every password (long enough, hard to guess)."""
     if given is None:
         return secrets.token_urlsafe(12), True
     if len(given) < MIN_PASSWORD_LENGTH:
         raise AdminError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if len(given) > MAX_PASSWORD_LENGTH:
+        raise AdminError(f"a password has at most {MAX_PASSWORD_LENGTH} characters")
+    try:
+        await check_password_strength(given, user_words(email, name))
+    except WeakPasswordError as weak:
+        raise AdminError(weak.detail) from weak
     return given, False
 
 
@@ -55,7 +65,7 @@ async def create_admin(
     A live account that is not an admin is only promoted with `promote`: anyone can register
     an address, so an address alone must never be enough to become admin.
     """
-    chosen, generated = _password(password)
+    chosen, generated = await _password(password, email, name)
     hashed = await hash_password(chosen)
     shown = chosen if generated else None
     existing = await users_repo.find_any_by_email(session, email)
@@ -85,15 +95,19 @@ async def create_admin(
 
 
 async def reset_password(
-    session: AsyncSession, email: str, *, password: str | None = None
+    session: AsyncSession, email: str, *, password: str | None = None, reset_mfa: bool = False
 ) -> AdminAccount:
-    """A new password for the live account `email`; every session it had ends."""
+    """A new password for the live account `email`; every session it had ends (its access
+    tokens with them). `reset_mfa` also turns its second factor off (a lost phone)."""
     user = await users_repo.get_by_email(session, email)
     if user is None:
         raise AdminError(f"no account {email}; make one with `ticketflow admin create`")
-    chosen, generated = _password(password)
+    chosen, generated = await _password(password, user.email, user.name)
     await users_repo.set_password(
         session, user.id, await hash_password(chosen), change_required=generated
     )
+    if reset_mfa:
+        await users_repo.clear_mfa(session, user.id)
+        await mfa_codes.delete_all(session, user.id)
     await tokens_repo.revoke_all(session, user.id)
     return AdminAccount(user, chosen if generated else None)

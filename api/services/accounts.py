@@ -20,6 +20,7 @@ from api.services import account_messages
 from api.services.account_messages import Prepared, token_hash
 from api.services.auth import issue_pair
 from api.services.inbound.people import is_sms_placeholder
+from api.services.passwords import check_password_strength, user_words
 from api.services.users import ensure_email_free
 from domain.account_notices import AccountChannel
 from domain.accounts import AccountPurpose
@@ -36,13 +37,10 @@ log = logging.getLogger(__name__)
 _SETS_PASSWORD = (TokenPurpose.PASSWORD_RESET, TokenPurpose.INVITATION)
 
 
-def check_new_password(password: str, user: User) -> None:
-    """The one check every password chosen through a link (reset, invitation) goes through.
-
-    CALL POINT for the password policy: `check_password_strength(password, user)` is called
-    here once it exists; until then the request schema's bounds (8 to 128 characters) are
-    the only rule. Raise `InvalidInput` to refuse the password: the link stays usable.
-    """
+async def check_new_password(password: str, user: User) -> None:
+    """The one check every password chosen through a link (reset, invitation) goes through:
+    the password policy (`check_password_strength`, a 422 that leaves the link usable)."""
+    await check_password_strength(password, user_words(user.email, user.name))
 
 
 async def register(
@@ -54,10 +52,12 @@ async def register(
     reach this account (see `api.services.inbound.people`).
     """
     await ensure_email_free(session, body.email)
+    password = body.password.get_secret_value()
+    await check_password_strength(password, user_words(body.email, body.name))
     user = await users_repo.create(
         session,
         email=body.email,
-        password_hash=await hash_password(body.password.get_secret_value()),
+        password_hash=await hash_password(password),
         name=body.name,
         role=Role.USER,
     )
@@ -114,7 +114,7 @@ async def _redeem(
     user = await users_repo.get(session, used.user_id) if used is not None else None
     if used is None or user is None:
         raise InvalidInput(f"this {what} link is invalid, used or expired")
-    check_new_password(password, user)
+    await check_new_password(password, user)
     await _prove_address(session, user, used)
     await users_repo.set_password(session, user.id, await hash_password(password))
     await tokens_repo.spend_user_tokens(session, user.id, _SETS_PASSWORD)

@@ -1,7 +1,14 @@
 """The tables, as typed declarative models; `Base.metadata` is what migrations target."""
 
 from persistence.models.audit import AuditLog
-from persistence.models.auth import PhoneCode, RateLimitCounter, RefreshToken, UserToken
+from persistence.models.auth import (
+    LoginThrottle,
+    MfaRecoveryCode,
+    PhoneCode,
+    RateLimitCounter,
+    RefreshToken,
+    UserToken,
+)
 from persistence.models.base import Base, TextEnum, table_of
 from persistence.models.calendars import Calendar
 from persistence.models.content import (
@@ -48,6 +55,8 @@ __all__ = [
     "HeldEmailStatus",
     "Integration",
     "KnowledgeBaseArticle",
+    "LoginThrottle",
+    "MfaRecoveryCode",
     "Notification",
     "NotificationChannel",
     "NotificationStatus",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import CheckConstraint, ForeignKey, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from persistence.models.base import Base, HasCreatedAt, HasId, enum_check
@@ -14,12 +14,20 @@ from persistence.models.vocab import TokenChannel, TokenPurpose
 
 
 class RefreshToken(HasCreatedAt, Base):
-    """A refresh token by its `jti`; rotation revokes it and links its successor."""
+    """A refresh token by its `jti`; rotation revokes it and links its successor.
+
+    Every token of one login shares its `session_id`, which the session's access tokens
+    carry: the session is live while one of its refresh tokens is unrevoked, so revoking
+    them ends its access tokens too (checked on every request, `live_session_user`).
+    """
 
     __tablename__ = "refresh_tokens"
+    # The per-request check: this session's unrevoked token, found by the index alone.
+    __table_args__ = (Index("ix_refresh_tokens_session_id_revoked_at", "session_id", "revoked_at"),)
 
     id: Mapped[UUID] = mapped_column(primary_key=True, sort_order=-1)
     user_id: Mapped[UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    session_id: Mapped[UUID]
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
     replaced_by: Mapped[UUID | None]
@@ -71,3 +79,28 @@ class RateLimitCounter(Base):
     key: Mapped[str] = mapped_column(primary_key=True)
     window_ends: Mapped[datetime] = mapped_column(index=True)
     hits: Mapped[int]
+
+
+class MfaRecoveryCode(HasId, HasCreatedAt, Base):
+    """A single-use recovery code of a user's second factor; only its hash is stored."""
+
+    __tablename__ = "mfa_recovery_codes"
+
+    user_id: Mapped[UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(unique=True)
+    used_at: Mapped[datetime | None]
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins counted under one key (an account, an address, or both), for every
+    API process: how many in the current window, and until when the key must wait.
+
+    The key is a hash, like the rate-limit counters': no address or e-mail is stored.
+    """
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(primary_key=True)
+    failures: Mapped[int]
+    window_ends: Mapped[datetime] = mapped_column(index=True)
+    retry_at: Mapped[datetime | None]

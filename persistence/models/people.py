@@ -89,3 +89,9 @@ class User(HasId, HasTimestamps, Base):
     )
     last_login_at: Mapped[datetime | None]
     deleted_at: Mapped[datetime | None]
+    # TOTP second factor (api.services.mfa): the secret, Fernet-encrypted with
+    # TICKETFLOW_SECRETS_KEY; it counts only once confirmed (`mfa_enabled_at`). The last
+    # time step a code was accepted for, so that a code is never accepted twice.
+    mfa_secret: Mapped[str | None]
+    mfa_enabled_at: Mapped[datetime | None]
+    mfa_last_step: Mapped[int | None]

@@ -1,5 +1,10 @@
 """Refresh tokens (rotated, revocable) and single-use tokens (password reset, e-mail check,
-invitation)."""
+invitation).
+
+A session is one login: its refresh tokens (one live at a time, rotation links them) share a
+`session_id`, and so do its access tokens. Revoking a session's tokens ends the session,
+its access tokens included (`live_session_user`).
+"""
 
 from __future__ import annotations
 
@@ -7,19 +12,34 @@ from collections.abc import Iterable
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from persistence.models import RefreshToken, TokenChannel, TokenPurpose, UserToken
+from persistence.models import RefreshToken, TokenChannel, TokenPurpose, User, UserToken
 
 
 async def issue_refresh(
-    session: AsyncSession, *, jti: UUID, user_id: UUID, expires_at: datetime
+    session: AsyncSession, *, jti: UUID, user_id: UUID, expires_at: datetime, session_id: UUID
 ) -> RefreshToken:
-    token = RefreshToken(id=jti, user_id=user_id, expires_at=expires_at)
+    token = RefreshToken(id=jti, user_id=user_id, expires_at=expires_at, session_id=session_id)
     session.add(token)
     await session.flush()
     return token
+
+
+async def live_session_user(session: AsyncSession, user_id: UUID, session_id: UUID) -> User | None:
+    """The live (not deleted) user `user_id`, if their session `session_id` has not ended.
+
+    One statement, on the users primary key and the refresh tokens' session index: what
+    every authenticated request costs.
+    """
+    live = exists().where(
+        RefreshToken.session_id == session_id,
+        RefreshToken.user_id == user_id,
+        RefreshToken.revoked_at.is_(None),
+    )
+    statement = select(User).where(User.id == user_id, User.deleted_at.is_(None), live)
+    return await session.scalar(statement)
 
 
 async def get_refresh(session: AsyncSession, jti: UUID) -> RefreshToken | None:
@@ -42,26 +62,35 @@ async def rotate_refresh(
             RefreshToken.expires_at > func.now(),
         )
         .values(revoked_at=func.now(), replaced_by=new_jti)
-        .returning(RefreshToken.user_id)
+        .returning(RefreshToken.user_id, RefreshToken.session_id)
     )
-    user_id = await session.scalar(statement)
-    if user_id is None:
+    row = (await session.execute(statement)).one_or_none()
+    if row is None:
         return None
-    return await issue_refresh(session, jti=new_jti, user_id=user_id, expires_at=expires_at)
+    user_id, session_id = row
+    return await issue_refresh(
+        session, jti=new_jti, user_id=user_id, expires_at=expires_at, session_id=session_id
+    )
 
 
-async def revoke_refresh(session: AsyncSession, jti: UUID) -> bool:
+async def revoke_session(session: AsyncSession, user_id: UUID, session_id: UUID) -> int:
+    """End one session of a user: its live refresh tokens, and so its access tokens."""
     statement = (
         update(RefreshToken)
-        .where(RefreshToken.id == jti, RefreshToken.revoked_at.is_(None))
+        .where(
+            RefreshToken.session_id == session_id,
+            RefreshToken.user_id == user_id,
+            RefreshToken.revoked_at.is_(None),
+        )
         .values(revoked_at=func.now())
         .returning(RefreshToken.id)
     )
-    return await session.scalar(statement) is not None
+    return len((await session.scalars(statement)).all())
 
 
 async def revoke_all(session: AsyncSession, user_id: UUID) -> int:
-    """Revoke every live refresh token of a user (logout everywhere, password change)."""
+    """End every session of a user (logout everywhere, password change or reset, an admin's
+    change): their refresh tokens, and with them every access token they hold."""
     statement = (
         update(RefreshToken)
         .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))

@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Select, case, func, select, update
+from sqlalchemy import ColumnElement, Select, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.enums import Availability, Locale, Role, UserStatus
@@ -276,3 +276,35 @@ async def soft_delete(session: AsyncSession, user_id: UUID) -> bool:
     """
     deleted = await _update(session, user_id, deleted_at=func.now(), phone_verified_at=None)
     return deleted is not None
+
+
+async def set_mfa_secret(session: AsyncSession, user_id: UUID, encrypted: str) -> None:
+    """A new, not yet confirmed, second-factor secret (replacing any unconfirmed one)."""
+    await _update(session, user_id, mfa_secret=encrypted, mfa_enabled_at=None, mfa_last_step=None)
+
+
+async def enable_mfa(session: AsyncSession, user_id: UUID) -> None:
+    await _update(session, user_id, mfa_enabled_at=func.now())
+
+
+async def clear_mfa(session: AsyncSession, user_id: UUID) -> bool:
+    """No second factor any more: secret, confirmation and last step gone."""
+    cleared = await _update(
+        session, user_id, mfa_secret=None, mfa_enabled_at=None, mfa_last_step=None
+    )
+    return cleared is not None
+
+
+async def use_mfa_step(session: AsyncSession, user_id: UUID, step: int) -> bool:
+    """Record a code of time step `step` as used: False if that step or a later one already
+    was (a replayed code). Atomic, so two requests racing with one code cannot both pass."""
+    statement = (
+        update(User)
+        .where(
+            User.id == user_id,
+            or_(User.mfa_last_step.is_(None), User.mfa_last_step < step),
+        )
+        .values(mfa_last_step=step)
+        .returning(User.id)
+    )
+    return await session.scalar(statement) is not None

@@ -22,7 +22,8 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from api.app import Resources, create_app
-from api.security import TokenType, hash_password, issue_token
+from api.security import TokenType, decode_token, hash_password
+from api.services.auth import issue_pair
 from domain.enums import Role
 from persistence.db import create_engine
 from persistence.db import session_factory as make_session_factory
@@ -45,6 +46,8 @@ class Person:
     role: Role
     token: str
     department_id: UUID | None = None
+    # The session the token belongs to (a login of its own, as `/auth/login` makes).
+    session_id: UUID | None = None
 
     @property
     def auth(self) -> dict[str, str]:
@@ -52,7 +55,7 @@ class Person:
 
 
 class People:
-    """Makes users straight in the database, with an access token each."""
+    """Makes users straight in the database, each with a session and its access token."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
         self.sessions = sessions
@@ -74,8 +77,9 @@ class People:
                 role=role,
                 department_id=department_id,
             )
-        token = issue_token(self.settings.access_keys, user.id, role, TokenType.ACCESS).token
-        return Person(user.id, email, role, token, department_id)
+            token = (await issue_pair(session, self.settings, user)).access_token
+        claims = decode_token(self.settings.access_keys, token, TokenType.ACCESS)
+        return Person(user.id, email, role, token, department_id, claims.session_id)
 
     async def department(self, name: str = "Dept", **fields: Any) -> UUID:
         async with self.sessions.begin() as session:
@@ -117,21 +121,46 @@ def settings(database_url: str, task_queue: str) -> Settings:
 ApiWith = Callable[[Settings], AbstractAsyncContextManager[httpx.AsyncClient]]
 
 
+def a_client_address() -> str:
+    """A loopback address no other test client uses (127.0.0.0/8 has 16 million)."""
+    n = uuid4().int
+    return f"127.{n % 256}.{(n >> 8) % 256}.{(n >> 16) % 254 + 1}"
+
+
+# A client of an API app on these settings, reached from this peer address.
+ApiAt = Callable[[Settings, str], AbstractAsyncContextManager[httpx.AsyncClient]]
+
+
 @pytest.fixture
-def api_with(
+def api_at(
     engine: AsyncEngine,
     session_factory: async_sessionmaker[AsyncSession],
     dev_env: WorkflowEnvironment,
-) -> ApiWith:
+) -> ApiAt:
     """Opens a client of an API app of its own on these settings, over the test's database
-    and Temporal: another API process, or a deployment configured otherwise."""
+    and Temporal, connecting from `peer` (the address the app sees at the socket's end)."""
 
     @asynccontextmanager
-    async def client_of(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async def client_of(settings: Settings, peer: str) -> AsyncIterator[httpx.AsyncClient]:
         app = create_app(settings, Resources(engine, session_factory, dev_env.client))
-        transport = httpx.ASGITransport(app=app)
+        transport = httpx.ASGITransport(app=app, client=(peer, 40000))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield client
+
+    return client_of
+
+
+@pytest.fixture
+def api_with(api_at: ApiAt) -> ApiWith:
+    """Opens a client of an API app of its own on these settings: another API process, or
+    a deployment configured otherwise.
+
+    Each client comes from an address of its own: the rate limits count per address in the
+    shared database, and one test's attempts must not use up another's.
+    """
+
+    def client_of(settings: Settings) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+        return api_at(settings, a_client_address())
 
     return client_of
 

@@ -342,3 +342,16 @@ async def test_an_agent_reading_the_message_in_the_web_ui_finds_no_link(
     opened = b"".join(p.data for p in json_format.Parse(decoded.text, Payloads()).payloads)
     assert b"Reset your password" in opened  # the codec did open the payload
     assert token.encode() not in opened and b"token=" not in opened
+
+
+async def test_a_password_reset_ends_every_access_token_at_once(
+    api: httpx.AsyncClient, people: People, providers: StandIn
+) -> None:
+    person = await people.make()
+    await api.post(f"{AUTH}/forgot-password", json={"email": person.email})
+    token = link_token(await mail_to(providers, person.email))
+    reset = await api.post(
+        f"{AUTH}/reset-password", json={"token": token, "new_password": "correct horse 93 battery"}
+    )
+    assert reset.status_code == 200, reset.text
+    assert_problem(await api.get(f"{AUTH}/me", headers=person.auth), 401)

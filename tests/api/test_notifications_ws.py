@@ -345,7 +345,10 @@ async def test_a_browser_may_send_its_token_as_the_first_message(
 
 
 def _token(person: Person, kind: TokenType, issued: datetime | None = None) -> str:
-    return issue_token(KeyRing.of(JWT_SECRET), person.id, person.role, kind, now=issued).token
+    keys = KeyRing.of(JWT_SECRET)
+    return issue_token(
+        keys, person.id, person.role, kind, now=issued, session_id=person.session_id
+    ).token
 
 
 async def test_bad_tokens_are_closed_with_policy_violation(
@@ -399,3 +402,31 @@ async def test_a_socket_closes_when_its_token_expires_unless_renewed(
     async with socket(live_api, query=f"?token={almost_expired()}") as ws:
         await ready(ws, person)
         assert await closed_with(ws) == (1008, "access token expired")
+
+
+async def test_an_open_socket_closes_soon_after_its_session_ends(
+    live_api: LiveApi, people: People, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(notifications_routes, "SESSION_CHECK_S", 0.3)
+    person, bystander = await people.make(), await people.make()
+    async with socket(live_api, person.auth) as ended, socket(live_api, bystander.auth) as other:
+        await ready(ended, person)
+        await ready(other, bystander)
+        out = await live_api.http.post("/api/v1/auth/logout", headers=person.auth)
+        assert out.status_code == 204
+        assert await closed_with(ended) == (1008, "this session has ended; log in again")
+        assert await ping(other) == {"type": "pong"}
+
+
+async def test_an_account_that_may_not_act_yet_is_closed_with_the_reason(
+    live_api: LiveApi, people: People, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    person = await people.make(Role.AGENT)
+    async with session_factory.begin() as session:
+        await session.execute(
+            update(User).where(User.id == person.id).values(password_change_required=True)
+        )
+    async with socket(live_api, person.auth) as ws:
+        code, reason = await closed_with(ws)
+    assert code == 1008
+    assert reason is not None and "new password" in reason

@@ -173,6 +173,25 @@ async def test_api_refuses_a_guessable_metrics_token(tmp_path: Path) -> None:
     assert "hunter2" not in result.stderr + result.stdout  # never echoed
 
 
+@pytest.mark.parametrize(
+    ("setting", "said"),
+    [
+        ({"TICKETFLOW_MFA_REQUIRED_ROLES": "admin"}, "needs TICKETFLOW_SECRETS_KEY"),
+        ({"TICKETFLOW_TRUSTED_PROXIES": "10.0.0.0/8,proxy"}, "'proxy' is not an IP address"),
+    ],
+    ids=["mfa without a key", "a proxy by name"],
+)
+async def test_api_refuses_sign_in_settings_that_cannot_work(
+    tmp_path: Path, setting: dict[str, str], said: str
+) -> None:
+    env = clean_env(DATABASE_URL="postgresql://x@h/db", **setting)
+    async with asyncio.timeout(CLI_TIMEOUT_S):
+        result = await run_cli("api", "--dev", cwd=tmp_path, env=env)
+    assert result.returncode == 2
+    assert said in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 async def test_api_refuses_fewer_than_one_process(tmp_path: Path) -> None:
     async with asyncio.timeout(CLI_TIMEOUT_S):
         result = await run_cli("api", "--dev", "--processes", "0", cwd=tmp_path)

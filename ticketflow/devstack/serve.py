@@ -66,9 +66,14 @@ class StopSignals:
 
 
 class ApiServer(uvicorn.Server):
-    """uvicorn without its own signal handling: `StopSignals` decides when it stops."""
+    """uvicorn without its own signal handling: `StopSignals` decides when it stops.
+
+    Nor with its own reading of X-Forwarded-For (by default it believes 127.0.0.1): the app
+    believes only TICKETFLOW_TRUSTED_PROXIES (api.app).
+    """
 
     def __init__(self, config: uvicorn.Config) -> None:
+        config.proxy_headers = False
         super().__init__(config)
         self.listening = asyncio.Event()
 

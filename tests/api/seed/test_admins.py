@@ -45,6 +45,19 @@ async def test_a_short_password_is_refused(session_factory: Sessions) -> None:
             await create_admin(session, an_email(), password="short")
 
 
+async def test_a_guessable_password_is_refused_with_the_reason(session_factory: Sessions) -> None:
+    email = an_email()
+    for weak in ("password123", "qwertyuiop", email.split("@")[0] + "1"):
+        async with session_factory.begin() as session:
+            with pytest.raises(AdminError, match="too easy to guess"):
+                await create_admin(session, email, password=weak)
+    async with session_factory.begin() as session:
+        admin = await create_admin(session, email, password="chosen by ops")
+    async with session_factory.begin() as session:
+        with pytest.raises(AdminError, match="common password"):
+            await reset_password(session, admin.user.email, password="password1")
+
+
 async def test_an_existing_admin_is_not_made_twice(session_factory: Sessions) -> None:
     email = an_email()
     async with session_factory.begin() as session:
@@ -59,7 +72,9 @@ async def test_another_account_is_promoted_only_when_asked(
 ) -> None:
     agent = await people.make(Role.AGENT)
     async with session_factory() as session:
-        await tokens_repo.issue_refresh(session, jti=uuid4(), user_id=agent.id, expires_at=_later())
+        await tokens_repo.issue_refresh(
+            session, jti=uuid4(), user_id=agent.id, expires_at=_later(), session_id=uuid4()
+        )
         await session.commit()
         with pytest.raises(AdminError, match="--promote"):
             await create_admin(session, agent.email)
@@ -77,10 +92,10 @@ async def test_a_deleted_admin_comes_back(session_factory: Sessions) -> None:
         first = await create_admin(session, email)
         await users_repo.soft_delete(session, first.user.id)
     async with session_factory.begin() as session:
-        again = await create_admin(session, email, password="back again")
+        again = await create_admin(session, email, password="back again after the winter")
     assert again.user.id == first.user.id
     assert again.user.deleted_at is None
-    assert await verify_password("back again", again.user.password_hash)
+    assert await verify_password("back again after the winter", again.user.password_hash)
 
 
 async def test_a_reset_sets_a_one_time_password_and_ends_every_session(
@@ -88,7 +103,9 @@ async def test_a_reset_sets_a_one_time_password_and_ends_every_session(
 ) -> None:
     admin = await people.make(Role.ADMIN)
     async with session_factory() as session:
-        await tokens_repo.issue_refresh(session, jti=uuid4(), user_id=admin.id, expires_at=_later())
+        await tokens_repo.issue_refresh(
+            session, jti=uuid4(), user_id=admin.id, expires_at=_later(), session_id=uuid4()
+        )
         account = await reset_password(session, admin.email)
         await session.commit()
         assert account.generated_password
@@ -109,3 +126,21 @@ def _later():  # type: ignore[no-untyped-def]
     from datetime import UTC, datetime, timedelta
 
     return datetime.now(UTC) + timedelta(days=1)
+
+
+async def test_a_reset_can_turn_a_lost_second_factor_off(
+    session_factory: Sessions, people: People
+) -> None:
+    admin = await people.make(Role.ADMIN)
+    async with session_factory.begin() as session:
+        await users_repo.set_mfa_secret(session, admin.id, "sealed secret")
+        await users_repo.enable_mfa(session, admin.id)
+    async with session_factory.begin() as session:
+        await reset_password(session, admin.email, password="chosen by ops")
+        kept = await users_repo.get(session, admin.id)
+        assert kept is not None and kept.mfa_enabled_at is not None
+    async with session_factory.begin() as session:
+        await reset_password(session, admin.email, password="chosen by ops", reset_mfa=True)
+        cleared = await users_repo.get(session, admin.id)
+        assert cleared is not None
+        assert (cleared.mfa_enabled_at, cleared.mfa_secret) == (None, None)
