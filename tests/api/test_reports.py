@@ -658,6 +658,39 @@ async def test_a_schedule_whose_memo_was_written_with_years_still_lists(
         await dev_env.client.get_schedule_handle(schedule_id).delete()
 
 
+async def test_one_unreadable_schedule_does_not_break_the_list(
+    api: httpx.AsyncClient, desk: Desk, dev_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    """A memo the listing cannot read (written by hand, or by a future version) leaves that
+    schedule out of the list, rather than making the list a 500 for every admin."""
+    body = {"kind": "tickets", "format": "csv", "every": "P1D", "recipients": ["a@example.com"]}
+    created = await api.post(f"{V1}/reports/schedule", json=body, headers=desk.admin.auth)
+    assert created.status_code == 201, created.text
+    readable = created.json()["id"]
+    unreadable = f"{SCHEDULE_PREFIX}{uuid4()}"
+    job = ReportJob(kind="tickets", format="csv", recipients=["a@example.com"], look_back=DAY)
+    await dev_env.client.create_schedule(
+        unreadable,
+        Schedule(
+            action=ScheduleActionStartWorkflow(
+                ReportWorkflow.run, job, id=unreadable, task_queue=task_queue
+            ),
+            spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=DAY)]),
+        ),
+        memo={MEMO_KEY: {"kind": "everything", "every": "fortnightly"}},
+    )
+    try:
+
+        async def is_listed() -> bool:
+            return readable in await listed(api, desk)
+
+        await until_true(is_listed)
+        assert unreadable not in await listed(api, desk)
+    finally:
+        await dev_env.client.get_schedule_handle(unreadable).delete()
+        await api.delete(f"{V1}/reports/schedules/{readable}", headers=desk.admin.auth)
+
+
 async def _run_result(dev_env: WorkflowEnvironment, schedule_id: str) -> ReportSent:
     """The result of the schedule's first run, once it has started and finished."""
     handle = dev_env.client.get_schedule_handle(schedule_id)
