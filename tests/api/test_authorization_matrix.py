@@ -714,10 +714,13 @@ async def desk(
 
 
 async def _path(world: World, template: str, chosen: dict[str, str], role: str) -> str:
-    names = [name for _, name, _, _ in Formatter().parse(template) if name]
-    values = {
-        name: str(await world.resolve(chosen.get(name, PATH_OBJECTS[name]), role)) for name in names
-    }
+    values = {}
+    for _, name, _, _ in Formatter().parse(template):
+        if not name:
+            continue
+        named = chosen.get(name, PATH_OBJECTS.get(name))
+        assert named is not None, f"{{{name}}}: say which object fills it (PATH_OBJECTS, MAKERS)"
+        values[name] = str(await world.resolve(named, role))
     return template.format(**values)
 
 
