@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 HISTORIES ?= $(wildcard tests/*/histories/*.json tests/*/*/histories/*.json)
 TEST_PAYLOAD_KEYS := tests/workflows/histories/test-payload-keys
 
-.PHONY: install dev test bench lint fmt migrate replay clean distclean
+.PHONY: install dev test bench lint fmt migrate replay matrix fuzz clean distclean
 
 install: $(STAMP)
 
@@ -27,6 +27,18 @@ dev: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest -q $(ARGS)
+
+# The authorization matrix alone: every route × every kind of caller (docs/testing.md).
+matrix: $(STAMP)
+	$(BIN)/pytest -q tests/api/test_authorization_matrix.py $(ARGS)
+
+# OpenAPI fuzzing beyond what `make test` runs (a fixed seed, a few examples per operation):
+# `make fuzz SEED=7 EXAMPLES=200`; SEED=random picks one and prints it (docs/testing.md).
+SEED ?= random
+EXAMPLES ?= 50
+fuzz: $(STAMP)
+	TICKETFLOW_FUZZ_SEED=$(SEED) TICKETFLOW_FUZZ_EXAMPLES=$(EXAMPLES) TICKETFLOW_FUZZ_COVERAGE=all \
+		$(BIN)/pytest -q tests/api/test_fuzz_openapi.py $(ARGS)
 
 bench: $(STAMP)
 	$(BIN)/ticketflow bench $(ARGS)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from domain.durations import IsoDuration
 
 SEND_REPORT = "send_report"  # activities.reports.send
 
@@ -22,7 +24,9 @@ class ReportJob(BaseModel):
     kind: ReportKind
     format: ReportFormat
     recipients: list[str] = Field(min_length=1)
-    look_back: timedelta = Field(description="Each run reports on the period ending at its start.")
+    look_back: IsoDuration = Field(
+        description="Each run reports on the period ending at its start."
+    )
     department_id: UUID | None = None
 
 

@@ -17,12 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from domain.calendar import ALWAYS_OPEN, BusinessCalendar
 from domain.calendars import CalendarTerms, calendar_for
+from domain.durations import IsoDuration
 from domain.enums import ClockState, Metric, Priority, TicketStatus
 
 DEFAULT_WARN_AT = (0.5, 0.75, 0.9)
 
 Fraction = Annotated[float, Field(gt=0, lt=1)]
-PositiveDuration = Annotated[timedelta, Field(gt=timedelta(0))]
+PositiveDuration = Annotated[IsoDuration, Field(gt=timedelta(0))]
 
 
 class MetricTargets(BaseModel):

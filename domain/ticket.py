@@ -8,6 +8,7 @@ from uuid import UUID, uuid5
 
 from pydantic import BaseModel, Field
 
+from domain.durations import IsoDuration
 from domain.enums import (
     ClockState,
     Impact,
@@ -39,16 +40,16 @@ class DepartmentTerms(BaseModel):
     id: UUID
     name: str
     manager_id: UUID | None = None
-    auto_close_after: timedelta = DEFAULT_AUTO_CLOSE_AFTER
-    reopen_window: timedelta = DEFAULT_REOPEN_WINDOW
+    auto_close_after: IsoDuration = DEFAULT_AUTO_CLOSE_AFTER
+    reopen_window: IsoDuration = DEFAULT_REOPEN_WINDOW
 
 
 class SlaEventData(BaseModel):
     metric: Metric
     cycle: int
     kind: SlaEventKind
-    target: timedelta
-    elapsed: timedelta
+    target: IsoDuration
+    elapsed: IsoDuration
     state: ClockState
     due_at: datetime | None = None
     fraction: float | None = None

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel
 
 from domain.calendar import ALWAYS_OPEN, BusinessCalendar
+from domain.durations import IsoDuration, SignedIsoDuration
 from domain.enums import ClockState, Impact, Metric, Priority, Source, TicketStatus, Urgency
 from domain.sla import Clock
 from domain.ticket import TicketState
@@ -25,8 +26,8 @@ _STATE_RANK = {
 class MetricView(BaseModel):
     target_at: datetime | None
     state: ClockState
-    remaining: timedelta
-    elapsed: timedelta
+    remaining: SignedIsoDuration
+    elapsed: IsoDuration
     cycle: int = 1
 
 

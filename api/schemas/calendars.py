@@ -8,8 +8,9 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from api.schemas.common import ApiModel, Duration
+from api.schemas.common import ApiModel
 from domain.calendars import WEEKDAYS, Weekday, WeeklyHours, WorkInterval, check_timezone
+from domain.durations import IsoDuration
 
 CalendarName = Annotated[str, Field(min_length=1, max_length=120)]
 TimeZoneName = Annotated[
@@ -108,5 +109,5 @@ class DeadlinePreview(BaseModel):
 
     calendar_id: UUID
     start: datetime
-    duration: Duration
+    duration: IsoDuration
     deadline: datetime

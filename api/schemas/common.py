@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -16,16 +15,16 @@ from pydantic import (
     model_validator,
 )
 
-T = TypeVar("T")
+from domain.durations import INPUT_PATTERN, IsoDuration, is_input_duration
 
-_ISO_DURATION = re.compile(r"^P(?=\d|T\d)(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$")
+T = TypeVar("T")
 
 
 def _iso_duration_text(value: Any) -> Any:
     """Only ISO 8601 text (`PT15M`, `P3D`, `P1DT12H`); years and months have no fixed length."""
     if isinstance(value, timedelta):
         return value
-    if not isinstance(value, str) or not _ISO_DURATION.match(value):
+    if not isinstance(value, str) or not is_input_duration(value):
         raise ValueError("expected an ISO 8601 duration such as 'PT15M', 'PT4H' or 'P3D'")
     return value
 
@@ -36,12 +35,15 @@ def _positive(value: timedelta) -> timedelta:
     return value
 
 
+# Taken as the pattern says (weeks and fractions of a second too), written back in days
+# (`domain.durations`), so that whatever the API answers it also takes.
 _DURATION_SCHEMA = WithJsonSchema(
-    {"type": "string", "format": "duration", "examples": ["PT15M", "P3D"]}
+    {"type": "string", "pattern": INPUT_PATTERN, "examples": ["PT15M", "P3D"]},
+    mode="validation",
 )
-Duration = Annotated[timedelta, BeforeValidator(_iso_duration_text), _DURATION_SCHEMA]
+Duration = Annotated[IsoDuration, BeforeValidator(_iso_duration_text), _DURATION_SCHEMA]
 PositiveDuration = Annotated[
-    timedelta, BeforeValidator(_iso_duration_text), AfterValidator(_positive), _DURATION_SCHEMA
+    IsoDuration, BeforeValidator(_iso_duration_text), AfterValidator(_positive), _DURATION_SCHEMA
 ]
 
 MAX_LIMIT = 200

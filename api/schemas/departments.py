@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.common import ApiModel, PositiveDuration
 from api.schemas.users import Email
+from domain.durations import IsoDuration
 from domain.ticket import DEFAULT_AUTO_CLOSE_AFTER, DEFAULT_REOPEN_WINDOW
 
 DepartmentName = Annotated[str, Field(min_length=1, max_length=120)]
@@ -24,8 +25,8 @@ class DepartmentOut(BaseModel):
     description: str | None
     notification_email: str | None
     manager_id: UUID | None
-    auto_close_after: timedelta
-    reopen_window: timedelta
+    auto_close_after: IsoDuration
+    reopen_window: IsoDuration
     created_at: datetime
     updated_at: datetime
 

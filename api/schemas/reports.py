@@ -14,8 +14,9 @@ from zoneinfo import available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from api.schemas.common import ApiModel, Duration, PositiveDuration
+from api.schemas.common import ApiModel, PositiveDuration
 from api.schemas.users import Email
+from domain.durations import IsoDuration
 from domain.enums import Metric
 from domain.reports import ReportFormat, ReportKind
 
@@ -35,11 +36,11 @@ class TimingsOut(BaseModel):
     """Wall-clock time from creation to the first agent reply and to resolution."""
 
     first_responses: int
-    first_response_median: timedelta | None
-    first_response_p90: timedelta | None
+    first_response_median: IsoDuration | None
+    first_response_p90: IsoDuration | None
     resolutions: int
-    resolution_median: timedelta | None
-    resolution_p90: timedelta | None
+    resolution_median: IsoDuration | None
+    resolution_p90: IsoDuration | None
 
 
 class RatingsOut(BaseModel):
@@ -73,8 +74,8 @@ class SlaComplianceOut(BaseModel):
 
 class BacklogOut(BaseModel):
     open: int
-    median_age: timedelta | None
-    oldest_age: timedelta | None
+    median_age: IsoDuration | None
+    oldest_age: IsoDuration | None
     by_age: Counts = Field(description="open tickets per age band")
 
 
@@ -122,8 +123,8 @@ class AgentReportRow(BaseModel):
     current_load: int
     assigned_open: int
     resolved: int
-    first_response_median: timedelta | None
-    resolution_median: timedelta | None
+    first_response_median: IsoDuration | None
+    resolution_median: IsoDuration | None
     sla_compliance: float | None
     ratings: int
     average_rating: float | None
@@ -160,8 +161,8 @@ class SatisfactionReport(BaseModel):
 
 class KpiTime(BaseModel):
     count: int
-    median: timedelta | None
-    p90: timedelta | None
+    median: IsoDuration | None
+    p90: IsoDuration | None
 
 
 class PerformanceReport(BaseModel):
@@ -273,9 +274,9 @@ class ScheduleOut(BaseModel):
     kind: ReportKind
     format: ReportFormat
     cron: str | None
-    every: Duration | None
+    every: IsoDuration | None
     time_zone: str
-    look_back: Duration
+    look_back: IsoDuration
     department_id: UUID | None
     recipients: list[str]
     paused: bool

@@ -9,6 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from api.schemas.common import ApiModel, Duration, PositiveDuration
+from domain.durations import IsoDuration
 from domain.enums import ClockState, Metric, Priority, SlaEventKind, TicketStatus
 from domain.policies import EscalationTarget, PolicyConditions
 from domain.sla import DEFAULT_WARN_AT
@@ -91,13 +92,13 @@ class SlaPolicyUpdate(ApiModel):
 
 
 class MetricTargetsOut(BaseModel):
-    first_response: timedelta | None = None
-    next_response: timedelta | None = None
-    resolution: timedelta | None = None
+    first_response: IsoDuration | None = None
+    next_response: IsoDuration | None = None
+    resolution: IsoDuration | None = None
 
 
 class EscalationStepOut(BaseModel):
-    after: timedelta
+    after: IsoDuration
     notify: list[str] = Field(default_factory=list)
     set_priority: Priority | None = None
     assign_to: str | None = None
@@ -126,8 +127,8 @@ class SlaEventOut(BaseModel):
     metric: Metric
     cycle: int
     event: SlaEventKind
-    target: timedelta
-    elapsed: timedelta
+    target: IsoDuration
+    elapsed: IsoDuration
     state: ClockState
     due_at: datetime | None
     fraction: float | None
@@ -164,7 +165,7 @@ class MetricStatsOut(BaseModel):
     met: int
     breached: int
     compliance: float | None = Field(description="percent of decided clocks met")
-    median: timedelta | None = Field(description="median business time to fulfil")
+    median: IsoDuration | None = Field(description="median business time to fulfil")
 
 
 class SlaStatsOut(BaseModel):

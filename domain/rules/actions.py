@@ -233,11 +233,14 @@ def _normalise(data: Any) -> Any:
     if not isinstance(data, dict) or "type" not in data:
         raise ValueError('an action is an object with a "type"')
     kind = data["type"]
+    allowed = ", ".join(sorted([*ACTION_TYPES, *ACTION_ALIASES]))
+    # Checked before any lookup: a list or an object is no key (and must not be a 500).
+    if not isinstance(kind, str):
+        raise ValueError(f"the action type must be text; allowed: {allowed}")
     if kind == "close_automatically":
         data = {"for_inactivity": True, **data}
-    kind = ACTION_ALIASES.get(kind, kind) if isinstance(kind, str) else kind
+    kind = ACTION_ALIASES.get(kind, kind)
     if kind not in ACTION_TYPES:
-        allowed = ", ".join(sorted([*ACTION_TYPES, *ACTION_ALIASES]))
         raise ValueError(f"unknown action type {data['type']!r}; allowed: {allowed}")
     return {**data, "type": kind}
 

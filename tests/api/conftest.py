@@ -209,6 +209,19 @@ async def desk(people: People) -> Desk:
     return Desk(department_id, agent, manager, requester, admin)
 
 
+_SUMMARY = pytest.StashKey[list[str]]()
+
+
+def report(request: pytest.FixtureRequest, line: str) -> None:
+    """A line for the end of the run's output (e.g. how many checks a table-driven test made)."""
+    request.config.stash.setdefault(_SUMMARY, []).append(line)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    for line in config.stash.get(_SUMMARY, []):
+        terminalreporter.write_line(line)
+
+
 def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
     """The response is an RFC 9457 problem with this status; its body."""
     assert response.status_code == status, response.text

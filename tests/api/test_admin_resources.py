@@ -118,6 +118,28 @@ async def test_availability_is_set_by_oneself_or_an_admin(
     assert {agent.id.hex, other.id.hex} <= {u["id"].replace("-", "") for u in available.json()}
 
 
+async def test_department_durations_of_a_year_or_more_come_back_in_days(
+    api: httpx.AsyncClient, people: People
+) -> None:
+    """What the API answers can be sent back: a year has no fixed length, so the API takes
+    no `Y`, and it must not write one either (it wrote `P1Y35D` for 400 days)."""
+    admin = await people.make(Role.ADMIN)
+    created = await api.post(
+        f"{V1}/departments",
+        headers=admin.auth,
+        json={"name": f"Archive {uuid4().hex[:6]}", "reopen_window": "P400D"},
+    )
+    assert created.status_code == 201, created.text
+    department = created.json()
+    assert department["reopen_window"] == "P400D"
+    durations = {key: department[key] for key in ("auto_close_after", "reopen_window")}
+    again = await api.put(
+        f"{V1}/departments/{department['id']}", headers=admin.auth, json=durations
+    )
+    assert again.status_code == 200, again.text
+    assert {key: again.json()[key] for key in durations} == durations
+
+
 async def test_department_crud_with_iso_durations(api: httpx.AsyncClient, people: People) -> None:
     admin = await people.make(Role.ADMIN)
     manager = await people.make(Role.AGENT)

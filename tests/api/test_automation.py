@@ -164,6 +164,8 @@ async def test_toggle_disables_and_enables_a_rule(api: httpx.AsyncClient, desk: 
         ({"conditions": leaf("priority", "equals", "P9")}, "'P9' is not a priority"),
         ({"conditions": leaf("priority", "resembles", "P1")}, "unknown operator 'resembles'"),
         ({"actions": [{"type": "explode"}]}, "unknown action type 'explode'; allowed:"),
+        ({"actions": [{"type": ["add_tag"], "tag": "x"}]}, "the action type must be text"),
+        ({"actions": [{"type": {"add_tag": "x"}}]}, "the action type must be text"),
         ({"actions": []}, "at least 1 item"),
         ({"conditions": leaf("comment_body", "contains", "x")}, "only known to comment_added"),
         ({"trigger": "daily"}, "trigger"),

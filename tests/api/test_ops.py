@@ -13,6 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import Resources, create_app
 from api.services import tickets as tickets_service
+from domain.durations import INPUT_PATTERN, OUTPUT_PATTERN, SIGNED_OUTPUT_PATTERN
 from persistence.db import create_engine, session_factory
 from tests.api.conftest import PASSWORD, ApiWith, Desk, People, assert_problem
 from ticketflow.settings import Settings
@@ -91,8 +92,16 @@ async def test_openapi_documents_the_password_flow_and_problem_shapes(
     login = spec["paths"]["/api/v1/auth/login"]["post"]["requestBody"]["content"]
     assert {"application/json", "application/x-www-form-urlencoded"} <= login.keys()
     assert "Problem" in spec["components"]["schemas"]
-    duration = spec["components"]["schemas"]["DepartmentCreate"]["properties"]["auto_close_after"]
-    assert duration.get("format") == "duration" or "anyOf" in duration
+    # Durations: the pattern of what the API takes, and of what it writes (in days, no years).
+    taken = spec["components"]["schemas"]["DepartmentCreate"]["properties"]["auto_close_after"]
+    assert taken["pattern"] == INPUT_PATTERN
+    written = spec["components"]["schemas"]["DepartmentOut"]["properties"]["auto_close_after"]
+    assert written["pattern"] == OUTPUT_PATTERN
+    metric = spec["components"]["schemas"]["MetricView"]["properties"]
+    assert (metric["elapsed"]["pattern"], metric["remaining"]["pattern"]) == (
+        OUTPUT_PATTERN,
+        SIGNED_OUTPUT_PATTERN,
+    )
     docs = await api.get("/docs")
     assert docs.status_code == 200
     assert "swagger" in docs.text.lower()

@@ -18,9 +18,16 @@ import pytest
 from openpyxl import load_workbook  # type: ignore[import-untyped]
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import ScheduleActionExecutionStartWorkflow
+from temporalio.client import (
+    Schedule,
+    ScheduleActionExecutionStartWorkflow,
+    ScheduleActionStartWorkflow,
+    ScheduleIntervalSpec,
+    ScheduleSpec,
+)
 from temporalio.testing import WorkflowEnvironment
 
+from api.services.reports.schedules import MEMO_KEY, SCHEDULE_PREFIX
 from domain.enums import (
     ClockState,
     Impact,
@@ -33,7 +40,7 @@ from domain.enums import (
     Urgency,
 )
 from domain.messages import ReadModelBatch
-from domain.reports import ReportSent
+from domain.reports import ReportJob, ReportSent
 from domain.ticket import HistoryEntry, SlaEventData
 from domain.views import TicketView
 from persistence.readmodel import apply_batch
@@ -581,6 +588,107 @@ async def test_a_schedule_is_listed_triggered_mailed_and_deleted(
             f"{V1}/reports/schedules/{schedule['id']}", headers=desk.admin.auth
         )
         assert_problem(again, 404)
+
+
+async def test_a_schedule_every_year_or_more_is_listed_with_its_interval_in_days(
+    api: httpx.AsyncClient, desk: Desk
+) -> None:
+    """Found by fuzzing: `every: P400D` was stored as `P1Y35D` (pydantic's writing), which
+    the listing could not read back: `GET /reports/schedules` was a 500 for every admin."""
+    body = {"kind": "tickets", "format": "csv", "every": "P400D", "recipients": ["a@example.com"]}
+    created = await api.post(f"{V1}/reports/schedule", json=body, headers=desk.admin.auth)
+    assert created.status_code == 201, created.text
+    schedule = created.json()
+    try:
+        assert (schedule["every"], schedule["look_back"]) == ("P400D", "P7D")
+
+        async def is_listed() -> bool:
+            return schedule["id"] in await listed(api, desk)
+
+        await until_true(is_listed)
+        [mine] = [
+            s
+            for s in await get_json(api, "/reports/schedules", desk.admin)
+            if s["id"] == schedule["id"]
+        ]
+        assert mine == schedule
+    finally:
+        await api.delete(f"{V1}/reports/schedules/{schedule['id']}", headers=desk.admin.auth)
+
+
+async def test_a_schedule_whose_memo_was_written_with_years_still_lists(
+    api: httpx.AsyncClient, desk: Desk, dev_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    """Schedules made before durations were written in days keep `P1Y35D` in their memo."""
+    schedule_id = f"{SCHEDULE_PREFIX}{uuid4()}"
+    memo = {
+        "kind": "tickets",
+        "format": "csv",
+        "cron": None,
+        "every": "P1Y35D",
+        "time_zone": "UTC",
+        "look_back": "P7D",
+        "department_id": None,
+        "recipients": ["a@example.com"],
+    }
+    job = ReportJob(kind="tickets", format="csv", recipients=["a@example.com"], look_back=DAY)
+    await dev_env.client.create_schedule(
+        schedule_id,
+        Schedule(
+            action=ScheduleActionStartWorkflow(
+                ReportWorkflow.run, job, id=schedule_id, task_queue=task_queue
+            ),
+            spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=400 * DAY)]),
+        ),
+        memo={MEMO_KEY: memo},
+    )
+    try:
+
+        async def is_listed() -> bool:
+            return schedule_id in await listed(api, desk)
+
+        await until_true(is_listed)
+        [mine] = [
+            s
+            for s in await get_json(api, "/reports/schedules", desk.admin)
+            if s["id"] == schedule_id
+        ]
+        assert (mine["every"], mine["look_back"]) == ("P400D", "P7D")
+    finally:
+        await dev_env.client.get_schedule_handle(schedule_id).delete()
+
+
+async def test_one_unreadable_schedule_does_not_break_the_list(
+    api: httpx.AsyncClient, desk: Desk, dev_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    """A memo the listing cannot read (written by hand, or by a future version) leaves that
+    schedule out of the list, rather than making the list a 500 for every admin."""
+    body = {"kind": "tickets", "format": "csv", "every": "P1D", "recipients": ["a@example.com"]}
+    created = await api.post(f"{V1}/reports/schedule", json=body, headers=desk.admin.auth)
+    assert created.status_code == 201, created.text
+    readable = created.json()["id"]
+    unreadable = f"{SCHEDULE_PREFIX}{uuid4()}"
+    job = ReportJob(kind="tickets", format="csv", recipients=["a@example.com"], look_back=DAY)
+    await dev_env.client.create_schedule(
+        unreadable,
+        Schedule(
+            action=ScheduleActionStartWorkflow(
+                ReportWorkflow.run, job, id=unreadable, task_queue=task_queue
+            ),
+            spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=DAY)]),
+        ),
+        memo={MEMO_KEY: {"kind": "everything", "every": "fortnightly"}},
+    )
+    try:
+
+        async def is_listed() -> bool:
+            return readable in await listed(api, desk)
+
+        await until_true(is_listed)
+        assert unreadable not in await listed(api, desk)
+    finally:
+        await dev_env.client.get_schedule_handle(unreadable).delete()
+        await api.delete(f"{V1}/reports/schedules/{readable}", headers=desk.admin.auth)
 
 
 async def _run_result(dev_env: WorkflowEnvironment, schedule_id: str) -> ReportSent:

@@ -114,6 +114,10 @@ def test_invalid_conditions_say_what_is_allowed(condition: Any, message: str) ->
         ({"type": "send_notification", "target": "boss", "message": "hi"}, "unknown notification"),
         ({"type": "escalate", "level": 0}, "greater than or equal to 1"),
         ("close", 'an action is an object with a "type"'),
+        # Found by the OpenAPI fuzzing: a non-text type was looked up as a key (a 500).
+        ({"type": ["set_priority"], "priority": "P1"}, "the action type must be text; allowed:"),
+        ({"type": {"set_priority": 1}}, "the action type must be text; allowed:"),
+        ({"type": None}, "the action type must be text; allowed:"),
     ],
 )
 def test_invalid_actions_say_what_is_allowed(action: Any, message: str) -> None:
