@@ -1,4 +1,4 @@
-"""Slowing password guessing down without locking the owner out (docs/security-auth.md).
+"""Slowing password guessing down without locking the owner out (docs/security.md).
 
 Failed sign-ins are counted under three keys, in PostgreSQL for every API process:
 

@@ -110,7 +110,7 @@ class Settings(BaseSettings):
     # The language the team's channel reads (`es` or `en`).
     slack_channel_locale: Locale = Locale.EN
 
-    # Sign-in hardening (docs/security-auth.md). Proxies (comma-separated addresses or CIDRs)
+    # Sign-in hardening (docs/security.md). Proxies (comma-separated addresses or CIDRs)
     # whose X-Forwarded-For is believed: only then do limits see the client behind them.
     trusted_proxies: str = Field("", alias="TICKETFLOW_TRUSTED_PROXIES")
     # Roles (comma-separated: admin, agent) that may do nothing but enrol until they use MFA.
