@@ -89,7 +89,9 @@ async def test_a_delivery_retried_after_a_failure_is_one_row(db_session: AsyncSe
 
 async def test_refresh_rotation_revokes_and_links_the_old_token(db_session: AsyncSession) -> None:
     user = await add_user(db_session)
-    first = await tokens.issue_refresh(db_session, jti=uuid4(), user_id=user.id, expires_at=LATER)
+    first = await tokens.issue_refresh(
+        db_session, jti=uuid4(), user_id=user.id, expires_at=LATER, session_id=uuid4()
+    )
     second_jti = uuid4()
 
     second = await tokens.rotate_refresh(
@@ -115,7 +117,9 @@ async def test_refresh_rotation_revokes_and_links_the_old_token(db_session: Asyn
 async def test_an_expired_refresh_token_does_not_rotate(db_session: AsyncSession) -> None:
     user = await add_user(db_session)
     past = datetime.now(UTC) - timedelta(seconds=1)
-    stale = await tokens.issue_refresh(db_session, jti=uuid4(), user_id=user.id, expires_at=past)
+    stale = await tokens.issue_refresh(
+        db_session, jti=uuid4(), user_id=user.id, expires_at=past, session_id=uuid4()
+    )
     assert (
         await tokens.rotate_refresh(db_session, old_jti=stale.id, new_jti=uuid4(), expires_at=LATER)
         is None
